@@ -1,0 +1,2089 @@
+/*
+ * QLogic ISP1040 PCI SCSI host adapter (ISP1020/1040 family, PCI 1077:1020)
+ *
+ * Models what a driver sees of the chip: the BIU, DMA and RISC register
+ * windows, the eight host<->RISC mailboxes, the boot ROM and the operational
+ * firmware's mailbox command set, the serial NVRAM (93C46), and the request
+ * and response queues in guest memory with their IOCBs.  The firmware that a
+ * driver downloads is kept in RISC RAM and checksummed, but never executed:
+ * its behaviour is what this file implements.
+ *
+ * Hardware facts come from public drivers (Linux qla1280, FreeBSD isp, the
+ * old Linux qlogicisp and Solaris isp); see the qlisp project's
+ * isp-hw-reference.md.  Behaviour no public source describes is marked
+ * "model choice" below.
+ *
+ * Structure: everything guest-visible that needs DMA (mailbox commands,
+ * request-queue fetch, response posting) runs from a bottom half, never from
+ * the MMIO handlers.  The chip description (ISPChipInfo) carries what varies
+ * across the family so that the dual-bus ISP1080/1280/12160 can be added.
+ *
+ * Copyright (c) 2026 The qlisp authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/cutils.h"
+#include "qemu/main-loop.h"
+#include "qemu/module.h"
+#include "qemu/timer.h"
+#include "qapi/error.h"
+#include "hw/pci/pci.h"
+#include "hw/qdev-properties.h"
+#include "hw/scsi/scsi.h"
+#include "migration/vmstate.h"
+#include "scsi/constants.h"
+#include "sysemu/dma.h"
+#include "trace.h"
+#include "qom/object.h"
+
+#define TYPE_ISP1040 "isp1040"
+
+#ifndef PCI_VENDOR_ID_QLOGIC
+#define PCI_VENDOR_ID_QLOGIC 0x1077
+#endif
+OBJECT_DECLARE_SIMPLE_TYPE(ISPState, ISP1040)
+
+/* ---- Register map (16-bit registers, offsets in both BARs) ---- */
+#define ISP_REG_SIZE        0x100
+#define R_ID_LO             0x00
+#define R_ID_HI             0x02
+#define R_CONF0             0x04
+#define R_CONF1             0x06
+#define R_ICR               0x08
+#define R_ISR               0x0a
+#define R_SEMA              0x0c
+#define R_NVRAM             0x0e
+#define R_DMA_FIRST         0x20    /* CDMA/DDMA block, plain storage */
+#define R_DMA_LAST          0x63
+#define R_MBOX0             0x70
+#define R_MBOX7             0x7e
+#define R_RISC_FIRST        0x80
+#define R_HCCR              0xc0
+
+#define ICR_SOFT_RESET      0x0001
+#define ICR_ENABLE_ALL      0x0002
+#define ICR_ENABLE_RISC     0x0004
+#define ISR_GLOBAL_INT      0x0002
+#define ISR_RISC_INT        0x0004
+#define SEMA_LOCK           0x0001
+#define CONF1_SXP_1040      0x0001  /* SXP bank select per Linux/qlogicisp */
+#define CONF1_SXP_ALT       0x0008  /* SXP bank select per FreeBSD/Solaris */
+
+#define HCCR_CMD_MASK       0xf000
+#define HCCR_CMD_NOP        0x0000
+#define HCCR_CMD_RESET      0x1000
+#define HCCR_CMD_PAUSE      0x2000
+#define HCCR_CMD_RELEASE    0x3000
+#define HCCR_CMD_STEP       0x4000
+#define HCCR_CMD_SET_HOST   0x5000
+#define HCCR_CMD_CLR_HOST   0x6000
+#define HCCR_CMD_CLR_RISC   0x7000
+#define HCCR_CMD_BP         0x8000
+#define HCCR_CMD_BIOS       0x9000
+#define HCCR_CMD_PARITY     0xa000
+#define HCCR_CMD_RST_REL    0xb000  /* Linux: reset|release|BIOS-off */
+#define HCCR_HOST_INT       0x0080
+#define HCCR_RESET          0x0040
+#define HCCR_PAUSED         0x0020
+
+#define NV_SK               0x0001
+#define NV_CS               0x0002
+#define NV_DI               0x0004
+#define NV_DO               0x0008
+
+/* ---- Mailbox commands ---- */
+#define MBC_NOP                     0x00
+#define MBC_LOAD_RAM                0x01
+#define MBC_EXECUTE_FIRMWARE        0x02
+#define MBC_DUMP_RAM                0x03
+#define MBC_WRITE_RAM_WORD          0x04
+#define MBC_READ_RAM_WORD           0x05
+#define MBC_MAILBOX_REG_TEST        0x06
+#define MBC_VERIFY_CHECKSUM         0x07
+#define MBC_ABOUT_FIRMWARE          0x08
+#define MBC_LOAD_RAM_A64_ROM        0x09
+#define MBC_DUMP_RAM_A64_ROM        0x0a
+#define MBC_CHECK_FIRMWARE          0x0e
+#define MBC_INIT_REQUEST_QUEUE      0x10
+#define MBC_INIT_RESPONSE_QUEUE     0x11
+#define MBC_WAKE_UP                 0x13
+#define MBC_STOP_FIRMWARE           0x14
+#define MBC_ABORT                   0x15
+#define MBC_ABORT_DEVICE            0x16
+#define MBC_ABORT_TARGET            0x17
+#define MBC_BUS_RESET               0x18
+#define MBC_STOP_QUEUE              0x19
+#define MBC_START_QUEUE             0x1a
+#define MBC_SINGLE_STEP_QUEUE       0x1b
+#define MBC_ABORT_QUEUE             0x1c
+#define MBC_GET_DEV_QUEUE_STATUS    0x1d
+#define MBC_GET_FIRMWARE_STATUS     0x1f
+#define MBC_GET_INIT_SCSI_ID        0x20
+#define MBC_GET_SELECT_TIMEOUT      0x21
+#define MBC_GET_RETRY_COUNT         0x22
+#define MBC_GET_TAG_AGE_LIMIT       0x23
+#define MBC_GET_CLOCK_RATE          0x24
+#define MBC_GET_ACT_NEG_STATE       0x25
+#define MBC_GET_ASYNC_DATA_SETUP    0x26
+#define MBC_GET_PCI_PARAMS          0x27
+#define MBC_GET_TARGET_PARAMETERS   0x28
+#define MBC_GET_DEV_QUEUE_PARAMS    0x29
+#define MBC_GET_RESET_DELAY_PARAMS  0x2a
+#define MBC_SET_INITIATOR_ID        0x30
+#define MBC_SET_SELECTION_TIMEOUT   0x31
+#define MBC_SET_RETRY_COUNT         0x32
+#define MBC_SET_TAG_AGE_LIMIT       0x33
+#define MBC_SET_CLOCK_RATE          0x34
+#define MBC_SET_ACTIVE_NEGATION     0x35
+#define MBC_SET_ASYNC_DATA_SETUP    0x36
+#define MBC_SET_PCI_CONTROL         0x37
+#define MBC_SET_TARGET_PARAMETERS   0x38
+#define MBC_SET_DEVICE_QUEUE        0x39
+#define MBC_SET_RESET_DELAY_PARAMS  0x3a
+#define MBC_SET_SYSTEM_PARAMETER    0x45
+#define MBC_GET_SYSTEM_PARAMETER    0x46
+#define MBC_SET_FIRMWARE_FEATURES   0x4a
+#define MBC_GET_FIRMWARE_FEATURES   0x4b
+#define MBC_INIT_REQUEST_QUEUE_A64  0x52
+#define MBC_INIT_RESPONSE_QUEUE_A64 0x53
+#define MBC_SET_DATA_OVERRUN_RECOVERY 0x5a
+#define MBC_GET_DATA_OVERRUN_RECOVERY 0x5b
+
+#define MBS_COMPLETE        0x4000
+#define MBS_INVALID_CMD     0x4001
+#define MBS_HOST_IF_ERROR   0x4002
+#define MBS_TEST_FAILED     0x4003
+#define MBS_CMD_ERROR       0x4005
+#define MBS_PARAM_ERROR     0x4006
+
+#define MBA_BUS_RESET       0x8001
+#define MBA_SYSTEM_ERR      0x8002
+#define MBA_REQ_XFER_ERR    0x8003
+#define MBA_RSP_XFER_ERR    0x8004
+#define MBA_DEVICE_RESET    0x8007
+#define MBA_FAST_POST       0x8020
+
+/* ---- Queue entries ---- */
+#define ISP_ENTRY_SIZE      64
+#define ET_COMMAND          0x01
+#define ET_CONTINUATION     0x02
+#define ET_STATUS           0x03
+#define ET_MARKER           0x04
+#define ET_EXT_COMMAND      0x05
+#define ET_COMMAND_A64      0x09
+#define ET_CONT_A64         0x0a
+
+#define EF_FULL             0x02
+#define EF_BAD_HEADER       0x04
+#define EF_BAD_PAYLOAD      0x08
+
+#define RF_NO_DISCONNECT    0x0001
+#define RF_HEAD_TAG         0x0002
+#define RF_ORDERED_TAG      0x0004
+#define RF_SIMPLE_TAG       0x0008
+#define RF_DATA_IN          0x0020
+#define RF_DATA_OUT         0x0040
+#define RF_NO_AUTOSENSE     0x0100
+
+/* Completion status (status entry bytes 10-11). */
+#define CS_COMPLETE         0x00
+#define CS_INCOMPLETE       0x01
+#define CS_DMA_ERROR        0x02
+#define CS_TRANSPORT_ERROR  0x03
+#define CS_RESET            0x04
+#define CS_ABORTED          0x05
+#define CS_TIMEOUT          0x06
+#define CS_DATA_OVERRUN     0x07
+#define CS_DATA_UNDERRUN    0x15
+
+#define SS_GOT_BUS          0x0100
+#define SS_GOT_TARGET       0x0200
+#define SS_SENT_CDB         0x0400
+#define SS_XFERRED_DATA     0x0800
+#define SS_GOT_STATUS       0x1000
+#define SS_GOT_SENSE        0x2000
+#define SS_XFER_COMPLETE    0x4000
+
+#define SF_BUS_RESET        0x0008
+#define SF_DEVICE_RESET     0x0010
+#define SF_ABORTED          0x0020
+
+#define MK_SYNC_DEVICE      0
+#define MK_SYNC_TARGET      1
+#define MK_SYNC_ALL         2
+
+/* ---- Sizes and limits ---- */
+#define ISP_NMBOX           8
+#define ISP_RAM_WORDS       0x10000
+#define ISP_CODE_ORG        0x1000
+#define ISP_MAX_BUSES       2
+#define ISP_MAX_TARGETS     16
+#define ISP_MAX_LUNS        8
+#define ISP_MIN_QUEUE_LEN   2
+#define ISP_MAX_QUEUE_LEN   1024
+#define ISP_MAX_ACTIVE      256     /* reported by GET_FIRMWARE_STATUS */
+#define ISP_MAX_CDB         12
+#define ISP_MAX_EXT_CDB     44
+#define ISP_SENSE_LEN       32      /* sense bytes a status entry carries */
+#define ISP_ASYNC_QLEN      16
+#define ISP_NVRAM_WORDS     64      /* 93C46: 64 x 16 bits */
+#define ISP_DMA_CHUNK_WORDS 0x10000 /* LOAD/DUMP_RAM count limit (mb4) */
+#define ISP_RSP_RECHECK_NS  (2 * SCALE_MS)
+
+/* Model choice: the built-in ROM firmware's version (ABOUT_FIRMWARE). */
+#define ISP_ROM_FW_MAJOR    5
+#define ISP_ROM_FW_MINOR    57
+#define ISP_ROM_FW_MICRO    1
+
+typedef struct ISPChipInfo {
+    const char *name;
+    uint16_t device_id;
+    uint16_t conf0;         /* BIU CONF0 hardware revision */
+    uint8_t pci_revision;
+    int nbus;
+    int nvram_addr_bits;
+} ISPChipInfo;
+
+static const ISPChipInfo isp_chip_1040b = {
+    .name = "ISP1040B",
+    .device_id = 0x1020,
+    .conf0 = 5,             /* 1040B: stays clear of the 1040A FIFO quirk */
+    .pci_revision = 0x05,
+    .nbus = 1,
+    .nvram_addr_bits = 6,
+};
+
+typedef enum {
+    ISP_RISC_ROM,           /* boot ROM monitor: only ROM mailbox commands */
+    ISP_RISC_FW,            /* operational firmware running */
+} ISPRiscState;
+
+typedef enum {
+    NV_IDLE,
+    NV_COMMAND,
+    NV_READING,
+} ISPNvState;
+
+typedef struct ISPTargetParams {
+    uint16_t flags;         /* SET_TARGET_PARAMETERS mb2 */
+    uint16_t sync;          /* offset << 8 | period */
+    uint16_t queue_depth[ISP_MAX_LUNS];
+    uint16_t throttle[ISP_MAX_LUNS];
+} ISPTargetParams;
+
+typedef struct ISPBus {
+    SCSIBus bus;
+    uint8_t initiator_id;
+    uint16_t selection_timeout;
+    uint16_t retry_count;
+    uint16_t retry_delay;
+    uint16_t async_setup;
+    uint16_t active_negation;
+    uint16_t tag_age;
+    ISPTargetParams tgt[ISP_MAX_TARGETS];
+} ISPBus;
+
+typedef struct ISPState ISPState;
+
+typedef struct ISPRequest {
+    ISPState *s;
+    SCSIRequest *sreq;
+    QEMUSGList qsg;
+    uint64_t sg_extra;      /* bytes of segments beyond the CDB's length */
+    uint32_t handle;
+    uint8_t bus, target, lun;
+    uint16_t rflags;
+    /* completion */
+    uint16_t scsi_status;
+    uint16_t comp_status;
+    uint16_t state_flags;
+    uint16_t status_flags;
+    uint32_t residual;
+    uint8_t sense_len;
+    uint8_t sense[ISP_SENSE_LEN];
+    uint8_t entry_status;
+    uint8_t entry_type;     /* type of the request entry, for error replies */
+    uint8_t sys_def;        /* byte 2 of the request, echoed */
+    /* set before scsi_req_cancel(): how the cancellation is reported */
+    uint16_t cancel_comp;
+    uint16_t cancel_flags;
+    bool silent;            /* chip reset: nothing is posted */
+    bool cancelling;
+    QTAILQ_ENTRY(ISPRequest) next;
+} ISPRequest;
+
+struct ISPState {
+    PCIDevice parent_obj;
+
+    MemoryRegion mmio;
+    MemoryRegion io;
+    QEMUBH *bh;
+    QEMUTimer *rsp_timer;
+    const ISPChipInfo *chip;
+    ISPBus bus[ISP_MAX_BUSES];
+
+    /* BIU / DMA / RISC registers */
+    uint16_t conf1;
+    uint16_t icr;
+    uint16_t sema;
+    bool risc_int;          /* ISR bit 2 latch */
+    bool irq_level;
+    uint16_t dma_regs[(R_DMA_LAST - R_DMA_FIRST + 2) / 2];
+    uint16_t risc_regs[(R_HCCR - R_RISC_FIRST) / 2];
+    ISPRiscState risc;
+    bool risc_paused;
+    bool doorbell;          /* HCCR bit 7: mailbox command not yet taken */
+    bool mbox_done_recheck; /* a mailbox completion is being acknowledged */
+
+    uint16_t mbox_in[ISP_NMBOX];    /* host -> RISC latches */
+    uint16_t mbox_out[ISP_NMBOX];   /* RISC -> host latches */
+
+    /* async events waiting for the outgoing mailboxes */
+    uint16_t async_q[ISP_ASYNC_QLEN][ISP_NMBOX];
+    unsigned async_head, async_count;
+
+    /* RISC RAM and firmware */
+    uint16_t *ram;
+    bool ram_written;
+    uint8_t fw_major, fw_minor, fw_micro;
+    uint16_t fw_features;
+    uint16_t clock_rate;
+    uint16_t system_param;
+    uint16_t pci_control[2];
+    uint16_t overrun_recovery;
+
+    /* NVRAM (93C46 bit-banged through BIU 0x0e) */
+    uint16_t nvram[ISP_NVRAM_WORDS];
+    uint16_t nv_reg;
+    ISPNvState nv_state;
+    uint32_t nv_shift;
+    int nv_bits;
+    uint16_t nv_word;
+    int nv_outbit;
+    bool nv_do;
+
+    /* request / response queues */
+    bool queues_ok;
+    bool req_ok, rsp_ok;
+    bool req_halted;        /* request-queue transfer error: wait for init */
+    uint64_t req_base, rsp_base;
+    uint16_t req_len, rsp_len;
+    uint16_t req_in, req_out;       /* in: host (mb4 write) */
+    uint16_t rsp_in, rsp_out;       /* out: host (mb5 write) */
+
+    QTAILQ_HEAD(, ISPRequest) active;
+    QTAILQ_HEAD(, ISPRequest) done;
+    unsigned nactive;
+
+    /* properties */
+    uint8_t prop_initiator_id;
+    char *prop_nvram;
+
+    /* counters, readable through QOM (stat-*) */
+    uint64_t stat_cmds;
+    uint64_t stat_cont_entries;
+    uint64_t stat_markers;
+    uint64_t stat_status_entries;
+    uint64_t stat_fastposts;
+    uint64_t stat_mbox_cmds;
+    uint64_t stat_bad_entries;
+    uint64_t stat_reg_reads;
+    uint64_t stat_reg_writes;
+    uint64_t stat_irqs;
+    uint64_t stat_async_events;
+    uint64_t stat_max_segs;
+};
+
+static void isp_schedule(ISPState *s)
+{
+    qemu_bh_schedule(s->bh);
+}
+
+/* ------------------------------------------------------------------ */
+/* Interrupts                                                          */
+/* ------------------------------------------------------------------ */
+
+static void isp_update_irq(ISPState *s)
+{
+    bool level = s->risc_int && (s->icr & ICR_ENABLE_ALL) &&
+                 (s->icr & ICR_ENABLE_RISC);
+
+    if (level && !s->irq_level) {
+        s->stat_irqs++;
+    }
+    if (level != s->irq_level) {
+        trace_isp1040_irq(level);
+    }
+    s->irq_level = level;
+    pci_set_irq(PCI_DEVICE(s), level);
+}
+
+static void isp_raise_risc_int(ISPState *s)
+{
+    s->risc_int = true;
+    isp_update_irq(s);
+}
+
+/*
+ * The outgoing mailboxes may be written when the host has released the
+ * semaphore and acknowledged the previous RISC interrupt.  Waiting for both
+ * keeps an event from being posted between the host's two acknowledging
+ * writes, where the second one would clear its interrupt.
+ */
+static bool isp_mbox_out_free(ISPState *s)
+{
+    return !(s->sema & SEMA_LOCK) && !s->risc_int;
+}
+
+static void isp_post_mbox_event(ISPState *s, const uint16_t *mb,
+                                uint32_t mask)
+{
+    int i;
+
+    for (i = 0; i < ISP_NMBOX; i++) {
+        if (!(mask & (1u << i))) {
+            continue;
+        }
+        /* Once the queues run, mb4/mb5 always show the queue pointers. */
+        if (s->queues_ok && (i == 4 || i == 5)) {
+            continue;
+        }
+        s->mbox_out[i] = mb[i];
+    }
+    s->sema |= SEMA_LOCK;
+    isp_raise_risc_int(s);
+}
+
+static void isp_queue_async(ISPState *s, uint16_t code, uint16_t mb1,
+                            uint16_t mb2, uint16_t mb3, uint16_t mb6)
+{
+    uint16_t *ev;
+
+    if (s->async_count == ISP_ASYNC_QLEN) {
+        /* Model choice: the oldest event is dropped. */
+        trace_isp1040_async_overflow(s->async_q[s->async_head][0]);
+        s->async_head = (s->async_head + 1) % ISP_ASYNC_QLEN;
+        s->async_count--;
+    }
+    ev = s->async_q[(s->async_head + s->async_count) % ISP_ASYNC_QLEN];
+    memset(ev, 0, sizeof(s->async_q[0]));
+    ev[0] = code;
+    ev[1] = mb1;
+    ev[2] = mb2;
+    ev[3] = mb3;
+    ev[6] = mb6;
+    s->async_count++;
+    trace_isp1040_async(code, mb1, mb2, mb3);
+    isp_schedule(s);
+}
+
+/* ------------------------------------------------------------------ */
+/* Reset                                                               */
+/* ------------------------------------------------------------------ */
+
+static void isp_request_free(ISPRequest *r)
+{
+    qemu_sglist_destroy(&r->qsg);
+    g_free(r);
+}
+
+static void isp_cancel_all(ISPState *s, bool silent, uint16_t comp,
+                           uint16_t flags, int bus, int target, int lun)
+{
+    ISPRequest *r;
+
+    /*
+     * Cancelling waits for the request's I/O, and other requests may
+     * complete meanwhile: rescan from the head after each cancellation.
+     * Each request is cancelled once, so this ends.
+     */
+again:
+    QTAILQ_FOREACH(r, &s->active, next) {
+        if (r->cancelling ||
+            (bus >= 0 && r->bus != bus) ||
+            (target >= 0 && r->target != target) ||
+            (lun >= 0 && r->lun != lun)) {
+            continue;
+        }
+        r->cancelling = true;
+        r->silent = silent;
+        r->cancel_comp = comp;
+        r->cancel_flags = flags;
+        /* isp_request_cancelled() moves it off the active list. */
+        scsi_req_cancel(r->sreq);
+        goto again;
+    }
+}
+
+static void isp_rom_signature(ISPState *s)
+{
+    memset(s->mbox_out, 0, sizeof(s->mbox_out));
+    s->mbox_out[1] = 0x4953;    /* "IS" */
+    s->mbox_out[2] = 0x5020;    /* "P " */
+    s->mbox_out[3] = 0x2020;    /* "  " */
+    s->mbox_out[4] = 0x0001;
+}
+
+/* RISC reset: firmware state is lost, RISC RAM is kept. */
+static void isp_risc_reset(ISPState *s)
+{
+    ISPRequest *r, *tmp;
+    int b, t, l;
+
+    isp_cancel_all(s, true, CS_RESET, 0, -1, -1, -1);
+    QTAILQ_FOREACH_SAFE(r, &s->done, next, tmp) {
+        QTAILQ_REMOVE(&s->done, r, next);
+        isp_request_free(r);
+    }
+    s->risc = ISP_RISC_ROM;
+    s->doorbell = false;
+    s->mbox_done_recheck = false;
+    s->sema = 0;
+    s->risc_int = false;
+    s->async_head = s->async_count = 0;
+    s->queues_ok = s->req_ok = s->rsp_ok = false;
+    s->req_halted = false;
+    s->req_base = s->rsp_base = 0;
+    s->req_len = s->rsp_len = 0;
+    s->req_in = s->req_out = s->rsp_in = s->rsp_out = 0;
+    s->fw_features = 0;
+    s->clock_rate = 0;
+    s->system_param = 0;
+    s->overrun_recovery = 0;
+    s->pci_control[0] = s->pci_control[1] = 0;
+    for (b = 0; b < ISP_MAX_BUSES; b++) {
+        ISPBus *bus = &s->bus[b];
+
+        bus->initiator_id = s->prop_initiator_id;
+        bus->selection_timeout = 250;
+        bus->retry_count = 0;
+        bus->retry_delay = 0;
+        bus->async_setup = 6;
+        bus->active_negation = 0;
+        bus->tag_age = 8;
+        for (t = 0; t < ISP_MAX_TARGETS; t++) {
+            bus->tgt[t].flags = 0;
+            bus->tgt[t].sync = 0;
+            for (l = 0; l < ISP_MAX_LUNS; l++) {
+                bus->tgt[t].queue_depth[l] = 32;
+                bus->tgt[t].throttle[l] = 16;
+            }
+        }
+    }
+    isp_rom_signature(s);
+    timer_del(s->rsp_timer);
+    isp_update_irq(s);
+}
+
+static void isp_chip_reset(ISPState *s)
+{
+    trace_isp1040_chip_reset();
+    isp_risc_reset(s);
+    s->conf1 = 0;
+    s->icr = 0;
+    s->risc_paused = false;
+    memset(s->dma_regs, 0, sizeof(s->dma_regs));
+    memset(s->risc_regs, 0, sizeof(s->risc_regs));
+    s->nv_reg = 0;
+    s->nv_state = NV_IDLE;
+    s->nv_do = false;
+    isp_update_irq(s);
+}
+
+/* ------------------------------------------------------------------ */
+/* NVRAM                                                               */
+/* ------------------------------------------------------------------ */
+
+static void isp_nvram_init(ISPState *s)
+{
+    uint8_t *b = g_malloc0(ISP_NVRAM_WORDS * 2);
+    uint8_t sum = 0;
+    int i, t;
+
+    if (s->prop_nvram && !strcmp(s->prop_nvram, "blank")) {
+        for (i = 0; i < ISP_NVRAM_WORDS; i++) {
+            s->nvram[i] = 0xffff;
+        }
+        g_free(b);
+        return;
+    }
+    memcpy(b, "ISP ", 4);
+    b[4] = 2;                                   /* version */
+    b[5] = (s->prop_initiator_id & 0xf) << 4 |  /* initiator id */
+           0x08 |                               /* host adapter enable */
+           0x02;                                /* FIFO threshold 64 B */
+    b[6] = 3;                                   /* bus reset delay, s */
+    b[7] = 0;                                   /* retry count */
+    b[8] = 1;                                   /* retry delay */
+    b[9] = 6 | 0x10 | 0x20 | 0x40 | 0x80;       /* setup 6, negation, bursts */
+    b[10] = 8;                                  /* tag age limit */
+    b[11] = 0x01 | 0x02 | 0x08;                 /* termination, 60 MHz */
+    stw_le_p(&b[12], 250);                      /* selection timeout, ms */
+    stw_le_p(&b[14], 256);                      /* max queue depth */
+    for (t = 0; t < ISP_MAX_TARGETS; t++) {
+        uint8_t *p = &b[28 + 6 * t];
+
+        p[0] = 0xfd;            /* all but stop-queue-on-check */
+        p[1] = 16;              /* execution throttle */
+        p[2] = 12;              /* sync period factor (Fast-20) */
+        p[3] = 8 | 0x10;        /* offset 8, device enable */
+    }
+    for (i = 0; i < ISP_NVRAM_WORDS * 2 - 1; i++) {
+        sum += b[i];
+    }
+    b[ISP_NVRAM_WORDS * 2 - 1] = -sum;
+    if (s->prop_nvram && !strcmp(s->prop_nvram, "corrupt")) {
+        b[ISP_NVRAM_WORDS * 2 - 1] ^= 0x5a;     /* bad checksum */
+    }
+    for (i = 0; i < ISP_NVRAM_WORDS; i++) {
+        s->nvram[i] = lduw_le_p(&b[2 * i]);
+    }
+    g_free(b);
+}
+
+/* Microwire EEPROM: sample DI on the rising SK edge while CS is high. */
+static void isp_nvram_write(ISPState *s, uint16_t val)
+{
+    bool rise = (val & NV_SK) && !(s->nv_reg & NV_SK);
+    int abits = s->chip->nvram_addr_bits;
+
+    s->nv_reg = val & (NV_SK | NV_CS | NV_DI);
+    if (!(val & NV_CS)) {
+        s->nv_state = NV_IDLE;
+        s->nv_do = false;
+        return;
+    }
+    if (!rise) {
+        return;
+    }
+    switch (s->nv_state) {
+    case NV_IDLE:
+        if (val & NV_DI) {          /* start bit; leading zeros ignored */
+            s->nv_state = NV_COMMAND;
+            s->nv_shift = 0;
+            s->nv_bits = 0;
+        }
+        break;
+    case NV_COMMAND:
+        s->nv_shift = (s->nv_shift << 1) | !!(val & NV_DI);
+        if (++s->nv_bits == 2 + abits) {
+            uint32_t op = s->nv_shift >> abits;
+            uint32_t addr = s->nv_shift & ((1u << abits) - 1);
+
+            if (op == 2) {          /* READ */
+                s->nv_word = s->nvram[addr % ISP_NVRAM_WORDS];
+                s->nv_outbit = 16;
+                s->nv_state = NV_READING;
+                s->nv_do = false;   /* dummy zero bit */
+                trace_isp1040_nvram_read(addr, s->nv_word);
+            } else {
+                /* Model choice: write/erase are not modelled. */
+                trace_isp1040_nvram_unsupported(op, addr);
+                s->nv_state = NV_IDLE;
+            }
+        }
+        break;
+    case NV_READING:
+        if (s->nv_outbit > 0) {
+            s->nv_outbit--;
+            s->nv_do = (s->nv_word >> s->nv_outbit) & 1;
+        } else {
+            s->nv_do = false;
+            s->nv_state = NV_IDLE;
+        }
+        break;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Firmware in RISC RAM                                                */
+/* ------------------------------------------------------------------ */
+
+/* The image's word 3 is its length; all its words sum to zero. */
+static bool isp_ram_checksum_ok(ISPState *s, uint16_t start)
+{
+    uint32_t len = s->ram[(uint16_t)(start + 3)];
+    uint16_t sum = 0;
+    uint32_t i;
+
+    if (len < 4 || start + len > ISP_RAM_WORDS) {
+        return false;
+    }
+    for (i = 0; i < len; i++) {
+        sum += s->ram[start + i];
+    }
+    return sum == 0;
+}
+
+/* Firmware banners carry "Version MM.mm" in byte-swapped ASCII. */
+static void isp_fw_identify(ISPState *s, uint16_t start)
+{
+    uint32_t len = s->ram[(uint16_t)(start + 3)];
+    char text[256];
+    uint32_t i, n = 0;
+    const char *v;
+
+    s->fw_major = s->fw_minor = s->fw_micro = 0;
+    for (i = 4; i < len && n + 2 < sizeof(text); i++) {
+        uint16_t w = s->ram[start + i];
+
+        text[n++] = w >> 8;
+        text[n++] = w & 0xff;
+    }
+    text[n] = 0;
+    for (i = 0; i < n; i++) {
+        if (!text[i]) {
+            text[i] = ' ';
+        }
+    }
+    v = strstr(text, "Version");
+    if (v) {
+        unsigned maj = 0, min = 0;
+
+        if (sscanf(v, "Version %u.%u", &maj, &min) == 2) {
+            s->fw_major = maj;
+            s->fw_minor = min;
+        }
+    }
+}
+
+static uint64_t isp_mbox_addr(const uint16_t *mb, bool a64)
+{
+    uint64_t addr = (uint64_t)mb[2] << 16 | mb[3];
+
+    if (a64) {
+        addr |= (uint64_t)mb[7] << 32 | (uint64_t)mb[6] << 48;
+    }
+    return addr;
+}
+
+static uint16_t isp_mbc_load_dump(ISPState *s, const uint16_t *in, bool a64,
+                                  bool load)
+{
+    PCIDevice *d = PCI_DEVICE(s);
+    uint32_t risc = in[1];
+    uint32_t count = in[4];
+    uint64_t addr = isp_mbox_addr(in, a64);
+    g_autofree uint16_t *buf = NULL;
+    uint32_t i;
+
+    if (count == 0 || risc + count > ISP_RAM_WORDS) {
+        trace_isp1040_bad_mbox_param(in[0], risc, count);
+        return MBS_PARAM_ERROR;
+    }
+    buf = g_new(uint16_t, count);
+    if (load) {
+        if (pci_dma_read(d, addr, buf, count * 2) != MEMTX_OK) {
+            trace_isp1040_dma_error("load_ram", addr, count * 2);
+            return MBS_HOST_IF_ERROR;
+        }
+        for (i = 0; i < count; i++) {
+            s->ram[risc + i] = le16_to_cpu(buf[i]);
+        }
+        s->ram_written = true;
+    } else {
+        for (i = 0; i < count; i++) {
+            buf[i] = cpu_to_le16(s->ram[risc + i]);
+        }
+        if (pci_dma_write(d, addr, buf, count * 2) != MEMTX_OK) {
+            trace_isp1040_dma_error("dump_ram", addr, count * 2);
+            return MBS_HOST_IF_ERROR;
+        }
+    }
+    return MBS_COMPLETE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Queues                                                              */
+/* ------------------------------------------------------------------ */
+
+static bool isp_ring_valid(ISPState *s, uint64_t base, uint32_t len,
+                           bool is_write)
+{
+    AddressSpace *as = pci_get_address_space(PCI_DEVICE(s));
+
+    if (len < ISP_MIN_QUEUE_LEN || len > ISP_MAX_QUEUE_LEN) {
+        return false;
+    }
+    if (base + (uint64_t)len * ISP_ENTRY_SIZE < base) {
+        return false;
+    }
+    return address_space_access_valid(as, base, (hwaddr)len * ISP_ENTRY_SIZE,
+                                      is_write, MEMTXATTRS_UNSPECIFIED);
+}
+
+static uint16_t isp_mbc_init_queue(ISPState *s, const uint16_t *in,
+                                   bool rsp, bool a64)
+{
+    uint16_t len = in[1];
+    uint64_t base = isp_mbox_addr(in, a64);
+
+    if (!isp_ring_valid(s, base, len, rsp)) {
+        trace_isp1040_bad_queue(rsp, base, len);
+        return MBS_PARAM_ERROR;
+    }
+    if (rsp) {
+        if (in[5] >= len) {
+            return MBS_PARAM_ERROR;
+        }
+        s->rsp_base = base;
+        s->rsp_len = len;
+        s->rsp_in = 0;
+        s->rsp_out = in[5];
+        s->rsp_ok = true;
+        s->mbox_out[5] = s->rsp_in;
+    } else {
+        if (in[4] >= len) {
+            return MBS_PARAM_ERROR;
+        }
+        s->req_base = base;
+        s->req_len = len;
+        s->req_out = 0;
+        s->req_in = in[4];
+        s->req_ok = true;
+        s->req_halted = false;
+        s->mbox_out[4] = s->req_out;
+    }
+    s->queues_ok = s->req_ok && s->rsp_ok;
+    trace_isp1040_init_queue(rsp, base, len);
+    return MBS_COMPLETE;
+}
+
+static bool isp_rsp_full(ISPState *s)
+{
+    return (s->rsp_in + 1) % s->rsp_len == s->rsp_out;
+}
+
+static bool isp_post_response(ISPState *s, const uint8_t *entry)
+{
+    uint64_t addr = s->rsp_base + (uint64_t)s->rsp_in * ISP_ENTRY_SIZE;
+
+    if (pci_dma_write(PCI_DEVICE(s), addr, entry, ISP_ENTRY_SIZE) !=
+        MEMTX_OK) {
+        trace_isp1040_dma_error("response", addr, ISP_ENTRY_SIZE);
+        isp_queue_async(s, MBA_RSP_XFER_ERR, 0, 0, 0, 0);
+        return false;
+    }
+    s->rsp_in = (s->rsp_in + 1) % s->rsp_len;
+    s->mbox_out[5] = s->rsp_in;
+    s->stat_status_entries++;
+    return true;
+}
+
+static void isp_build_status(ISPRequest *r, uint8_t *e)
+{
+    memset(e, 0, ISP_ENTRY_SIZE);
+    e[0] = ET_STATUS;
+    e[1] = 1;
+    e[2] = r->sys_def;
+    e[3] = r->entry_status;
+    stl_le_p(&e[4], r->handle);
+    stw_le_p(&e[8], r->scsi_status);
+    stw_le_p(&e[10], r->comp_status);
+    stw_le_p(&e[12], r->state_flags);
+    stw_le_p(&e[14], r->status_flags);
+    stw_le_p(&e[18], r->sense_len);
+    stl_le_p(&e[20], r->residual);
+    memcpy(&e[32], r->sense, r->sense_len);
+}
+
+static bool isp_fast_post_ok(ISPState *s, ISPRequest *r)
+{
+    return (s->fw_features & 1) && !r->entry_status &&
+           r->comp_status == CS_COMPLETE && r->scsi_status == GOOD &&
+           r->residual == 0;
+}
+
+/*
+ * Post completed requests, oldest first: clean ones by fast posting when the
+ * driver enabled it, all others as status entries.  Nothing is posted while
+ * the previous RISC interrupt is unacknowledged (see isp_mbox_out_free).
+ */
+static void isp_flush_done(ISPState *s)
+{
+    ISPRequest *r;
+    uint8_t e[ISP_ENTRY_SIZE];
+    bool posted = false;
+
+    while ((r = QTAILQ_FIRST(&s->done)) != NULL) {
+        if (isp_fast_post_ok(s, r)) {
+            uint16_t mb[ISP_NMBOX] = { MBA_FAST_POST, r->handle & 0xffff,
+                                       r->handle >> 16 };
+
+            if (posted || !isp_mbox_out_free(s)) {
+                break;
+            }
+            QTAILQ_REMOVE(&s->done, r, next);
+            trace_isp1040_fast_post(r->handle);
+            isp_request_free(r);
+            isp_post_mbox_event(s, mb, 0x07);
+            s->stat_fastposts++;
+            return;             /* one mailbox event per interrupt */
+        }
+        if (!s->rsp_ok || isp_rsp_full(s) || (s->risc_int && !posted)) {
+            break;
+        }
+        isp_build_status(r, e);
+        trace_isp1040_status(r->handle, r->comp_status, r->scsi_status,
+                             r->residual, r->entry_status);
+        QTAILQ_REMOVE(&s->done, r, next);
+        isp_request_free(r);
+        /* on a DMA failure the entry is lost, as it would be on the chip */
+        posted |= isp_post_response(s, e);
+    }
+    if (posted) {
+        isp_raise_risc_int(s);
+    }
+}
+
+static void isp_complete_request(ISPState *s, ISPRequest *r)
+{
+    if (r->sreq) {
+        QTAILQ_REMOVE(&s->active, r, next);
+        s->nactive--;
+        scsi_req_unref(r->sreq);
+        r->sreq = NULL;
+    }
+    if (r->silent) {
+        isp_request_free(r);
+        return;
+    }
+    QTAILQ_INSERT_TAIL(&s->done, r, next);
+    isp_schedule(s);
+}
+
+/* A request that never reached a device (bad entry, no target, ...). */
+static void isp_reject(ISPState *s, const uint8_t *e, uint8_t entry_status,
+                       uint16_t comp, uint16_t state)
+{
+    ISPRequest *r = g_new0(ISPRequest, 1);
+
+    r->s = s;
+    r->handle = ldl_le_p(&e[4]);
+    r->entry_type = e[0];
+    r->sys_def = e[2];
+    r->entry_status = entry_status;
+    r->comp_status = comp;
+    r->state_flags = state;
+    qemu_sglist_init(&r->qsg, DEVICE(s), 1, pci_get_address_space(
+                         PCI_DEVICE(s)));
+    if (entry_status) {
+        s->stat_bad_entries++;
+        trace_isp1040_bad_entry(e[0], e[1], entry_status, r->handle);
+    }
+    QTAILQ_INSERT_TAIL(&s->done, r, next);
+}
+
+static ISPBus *isp_decode_target(ISPState *s, uint8_t tbyte, int *bus,
+                                 int *target)
+{
+    int b = 0, t = tbyte;
+
+    if (s->chip->nbus > 1) {
+        b = tbyte >> 7;
+        t = tbyte & 0x7f;
+    }
+    if (t >= ISP_MAX_TARGETS) {
+        return NULL;
+    }
+    *bus = b;
+    *target = t;
+    return &s->bus[b];
+}
+
+/* Append one data segment; false if it is not valid guest memory. */
+static bool isp_add_segment(ISPState *s, ISPRequest *r, uint64_t addr,
+                            uint32_t len, bool is_write)
+{
+    AddressSpace *as = pci_get_address_space(PCI_DEVICE(s));
+
+    if (len == 0) {
+        return true;
+    }
+    if (addr + len < addr ||
+        !address_space_access_valid(as, addr, len, is_write,
+                                    MEMTXATTRS_UNSPECIFIED)) {
+        trace_isp1040_dma_error("segment", addr, len);
+        return false;
+    }
+    qemu_sglist_add(&r->qsg, addr, len);
+    return true;
+}
+
+/* Trim the list so that it describes exactly @len bytes. */
+static void isp_sglist_truncate(QEMUSGList *qsg, uint64_t len)
+{
+    uint64_t total = 0;
+    int i;
+
+    for (i = 0; i < qsg->nsg; i++) {
+        if (total + qsg->sg[i].len >= len) {
+            qsg->sg[i].len = len - total;
+            qsg->nsg = qsg->sg[i].len ? i + 1 : i;
+            break;
+        }
+        total += qsg->sg[i].len;
+    }
+    qsg->size = len;
+}
+
+/*
+ * Start a command described by @ents (command entry plus @n - 1
+ * continuation entries, copied from the ring once and validated here).
+ */
+static void isp_start_command(ISPState *s, uint8_t (*ents)[ISP_ENTRY_SIZE],
+                              int n)
+{
+    const uint8_t *e = ents[0];
+    uint8_t type = e[0];
+    bool a64 = type == ET_COMMAND_A64;
+    bool ext = type == ET_EXT_COMMAND;
+    uint8_t cont_type = a64 ? ET_CONT_A64 : ET_CONTINUATION;
+    int inline_segs = a64 ? 2 : (ext ? 0 : 4);
+    int cont_segs = a64 ? 5 : 7;
+    uint16_t cdb_len = lduw_le_p(&e[10]);
+    uint16_t rflags = lduw_le_p(&e[12]);
+    uint32_t nseg = lduw_le_p(&e[18]);
+    uint8_t cdb[ISP_MAX_EXT_CDB];
+    uint32_t max_segs, i;
+    bool is_write = false;
+    int busno, target, lun = e[8];
+    ISPBus *bus;
+    SCSIDevice *sdev;
+    SCSIRequest *sreq;
+    ISPRequest *r;
+    uint64_t total;
+    int32_t xfer;
+
+    s->stat_cmds++;
+    /* continuation entries must all be of the matching type */
+    for (i = 1; i < n; i++) {
+        if (ents[i][0] != cont_type) {
+            isp_reject(s, e, EF_BAD_HEADER, CS_COMPLETE, 0);
+            return;
+        }
+    }
+    s->stat_cont_entries += n - 1;
+    max_segs = inline_segs + (n - 1) * cont_segs;
+    if (nseg > max_segs) {
+        isp_reject(s, e, EF_BAD_PAYLOAD, CS_COMPLETE, 0);
+        return;
+    }
+    if (cdb_len == 0 || cdb_len > (ext ? ISP_MAX_EXT_CDB : ISP_MAX_CDB)) {
+        isp_reject(s, e, EF_BAD_PAYLOAD, CS_COMPLETE, 0);
+        return;
+    }
+    bus = isp_decode_target(s, e[9], &busno, &target);
+    if (!bus || lun >= ISP_MAX_LUNS) {
+        isp_reject(s, e, EF_BAD_PAYLOAD, CS_COMPLETE, 0);
+        return;
+    }
+    memcpy(cdb, &e[20], cdb_len);
+
+    sdev = scsi_device_find(&bus->bus, 0, target, lun);
+    if (!sdev || target == bus->initiator_id) {
+        /* nobody answers selection */
+        isp_reject(s, e, 0, CS_INCOMPLETE, SS_GOT_BUS);
+        trace_isp1040_selection_timeout(busno, target, lun);
+        return;
+    }
+
+    r = g_new0(ISPRequest, 1);
+    r->s = s;
+    r->handle = ldl_le_p(&e[4]);
+    r->entry_type = type;
+    r->sys_def = e[2];
+    r->bus = busno;
+    r->target = target;
+    r->lun = lun;
+    r->rflags = rflags;
+    qemu_sglist_init(&r->qsg, DEVICE(s), MIN(nseg, 64) + 1,
+                     pci_get_address_space(PCI_DEVICE(s)));
+
+    r->sreq = scsi_req_new(sdev, r->handle, lun, cdb, cdb_len, r);
+    xfer = r->sreq->cmd.xfer;
+    if (r->sreq->cmd.mode == SCSI_XFER_TO_DEV) {
+        is_write = false;       /* device reads guest memory */
+    } else {
+        is_write = true;
+    }
+
+    /* gather the segments */
+    for (i = 0; i < nseg; i++) {
+        uint64_t addr;
+        uint32_t len;
+        bool ok;
+
+        if (i < inline_segs) {
+            const uint8_t *p = a64 ? &e[40 + 12 * i] : &e[32 + 8 * i];
+
+            addr = a64 ? ldq_le_p(p) : ldl_le_p(p);
+            len = ldl_le_p(p + (a64 ? 8 : 4));
+        } else {
+            uint32_t k = i - inline_segs;
+            const uint8_t *c = ents[1 + k / cont_segs];
+            const uint8_t *p = a64 ? &c[4 + 12 * (k % cont_segs)]
+                                   : &c[8 + 8 * (k % cont_segs)];
+
+            addr = a64 ? ldq_le_p(p) : ldl_le_p(p);
+            len = ldl_le_p(p + (a64 ? 8 : 4));
+        }
+        ok = isp_add_segment(s, r, addr, len, is_write);
+        if (!ok) {
+            scsi_req_unref(r->sreq);
+            r->sreq = NULL;
+            r->comp_status = CS_DMA_ERROR;
+            r->state_flags = SS_GOT_BUS | SS_GOT_TARGET | SS_SENT_CDB;
+            QTAILQ_INSERT_TAIL(&s->done, r, next);
+            return;
+        }
+    }
+    s->stat_max_segs = MAX(s->stat_max_segs, nseg);
+    total = r->qsg.size;
+
+    /* direction and length against what the CDB asks for */
+    if (xfer > 0) {
+        bool dir_ok = r->sreq->cmd.mode == SCSI_XFER_FROM_DEV ?
+                      (rflags & RF_DATA_IN) : (rflags & RF_DATA_OUT);
+
+        if (!dir_ok) {
+            trace_isp1040_direction_error(r->handle, rflags, xfer);
+            scsi_req_unref(r->sreq);
+            r->sreq = NULL;
+            r->comp_status = CS_DMA_ERROR;
+            r->state_flags = SS_GOT_BUS | SS_GOT_TARGET | SS_SENT_CDB;
+            QTAILQ_INSERT_TAIL(&s->done, r, next);
+            return;
+        }
+        if (total < xfer) {
+            /*
+             * Model choice: the buffer cannot hold what the target would
+             * move.  Report a data overrun without executing the command,
+             * so that a short write buffer never writes partial data.
+             */
+            trace_isp1040_overrun(r->handle, total, xfer);
+            scsi_req_unref(r->sreq);
+            r->sreq = NULL;
+            r->comp_status = CS_DATA_OVERRUN;
+            r->state_flags = SS_GOT_BUS | SS_GOT_TARGET | SS_SENT_CDB;
+            QTAILQ_INSERT_TAIL(&s->done, r, next);
+            return;
+        }
+        if (total > xfer) {
+            r->sg_extra = total - xfer;
+            isp_sglist_truncate(&r->qsg, xfer);
+        }
+    } else {
+        r->sg_extra = total;
+    }
+
+    QTAILQ_INSERT_TAIL(&s->active, r, next);
+    s->nactive++;
+    trace_isp1040_command(r->handle, busno, target, lun, cdb[0], nseg,
+                          total, n);
+    /* @r may complete, and leave the active list, inside these calls */
+    sreq = scsi_req_ref(r->sreq);
+    if (scsi_req_enqueue(sreq)) {
+        scsi_req_continue(sreq);
+    }
+    scsi_req_unref(sreq);
+}
+
+static void isp_marker(ISPState *s, const uint8_t *e)
+{
+    s->stat_markers++;
+    trace_isp1040_marker(e[9], e[8], e[10]);
+}
+
+/* Fetch and run request entries from OUT up to the host's IN. */
+static void isp_process_requests(ISPState *s)
+{
+    PCIDevice *d = PCI_DEVICE(s);
+    uint8_t (*ents)[ISP_ENTRY_SIZE] = NULL;
+    unsigned fetched = 0;
+
+    if (!s->queues_ok || s->req_halted || s->risc != ISP_RISC_FW ||
+        s->risc_paused) {
+        return;
+    }
+    while (s->req_out != s->req_in) {
+        uint16_t avail = (s->req_in + s->req_len - s->req_out) % s->req_len;
+        uint8_t head[ISP_ENTRY_SIZE];
+        uint64_t addr = s->req_base + (uint64_t)s->req_out * ISP_ENTRY_SIZE;
+        int count, i;
+
+        if (s->nactive >= ISP_MAX_ACTIVE) {
+            break;      /* resumes when commands complete */
+        }
+        if (fetched++ >= s->req_len) {
+            isp_schedule(s);    /* bounded work per run: continue later */
+            break;
+        }
+        /* back-pressure: completions must find their way out first */
+        if (!QTAILQ_EMPTY(&s->done) && isp_rsp_full(s)) {
+            break;
+        }
+        if (pci_dma_read(d, addr, head, sizeof(head)) != MEMTX_OK) {
+            trace_isp1040_dma_error("request", addr, ISP_ENTRY_SIZE);
+            s->req_halted = true;
+            isp_queue_async(s, MBA_REQ_XFER_ERR, 0, 0, 0, 0);
+            break;
+        }
+        count = head[1];
+        switch (head[0]) {
+        case ET_COMMAND:
+        case ET_COMMAND_A64:
+        case ET_EXT_COMMAND:
+            if (count == 0 || count >= s->req_len) {
+                isp_reject(s, head, EF_BAD_HEADER, CS_COMPLETE, 0);
+                count = 1;
+                break;
+            }
+            if (count > avail) {
+                /* the host has not posted the rest yet */
+                goto out;
+            }
+            ents = g_realloc(ents, count * ISP_ENTRY_SIZE);
+            memcpy(ents[0], head, ISP_ENTRY_SIZE);
+            for (i = 1; i < count; i++) {
+                uint16_t idx = (s->req_out + i) % s->req_len;
+
+                addr = s->req_base + (uint64_t)idx * ISP_ENTRY_SIZE;
+                if (pci_dma_read(d, addr, ents[i], ISP_ENTRY_SIZE) !=
+                    MEMTX_OK) {
+                    trace_isp1040_dma_error("request", addr, ISP_ENTRY_SIZE);
+                    s->req_halted = true;
+                    isp_queue_async(s, MBA_REQ_XFER_ERR, 0, 0, 0, 0);
+                    goto out;
+                }
+            }
+            isp_start_command(s, ents, count);
+            break;
+        case ET_MARKER:
+            isp_marker(s, head);
+            count = 1;
+            break;
+        default:
+            /* stray continuation, status or unknown entry types */
+            isp_reject(s, head, EF_BAD_HEADER, CS_COMPLETE, 0);
+            count = 1;
+            break;
+        }
+        s->req_out = (s->req_out + count) % s->req_len;
+        s->mbox_out[4] = s->req_out;
+    }
+out:
+    g_free(ents);
+}
+
+/* ------------------------------------------------------------------ */
+/* Mailbox commands                                                    */
+/* ------------------------------------------------------------------ */
+
+static ISPTargetParams *isp_mbox_target(ISPState *s, uint16_t word,
+                                        int *lun, int *busno, int *target)
+{
+    int b = 0, t = word >> 8;
+
+    if (s->chip->nbus > 1) {
+        b = word >> 15;
+        t = (word >> 8) & 0x7f;
+    }
+    if (t >= ISP_MAX_TARGETS || (lun && (word & 0xff) >= ISP_MAX_LUNS)) {
+        return NULL;
+    }
+    if (lun) {
+        *lun = word & 0xff;
+    }
+    if (busno) {
+        *busno = b;
+    }
+    if (target) {
+        *target = t;
+    }
+    return &s->bus[b].tgt[t];
+}
+
+static void isp_reset_devices(ISPState *s, int busno, int target)
+{
+    BusChild *kid;
+
+    QTAILQ_FOREACH(kid, &s->bus[busno].bus.qbus.children, sibling) {
+        SCSIDevice *sdev = SCSI_DEVICE(kid->child);
+
+        if (target < 0 || sdev->id == target) {
+            device_cold_reset(DEVICE(sdev));
+        }
+    }
+}
+
+static bool isp_abort_handle(ISPState *s, uint32_t handle, int busno,
+                             int target, int lun)
+{
+    ISPRequest *r;
+
+    QTAILQ_FOREACH(r, &s->active, next) {
+        if (r->handle == handle && r->bus == busno && r->target == target &&
+            r->lun == lun && !r->cancelling) {
+            r->cancelling = true;
+            r->cancel_comp = CS_ABORTED;
+            r->cancel_flags = SF_ABORTED;
+            scsi_req_cancel(r->sreq);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Returns the mailbox status; @out holds the result registers. */
+static uint16_t isp_mbox_command(ISPState *s, const uint16_t *in,
+                                 uint16_t *out, uint32_t *out_mask)
+{
+    uint16_t op = in[0];
+    bool fw = s->risc == ISP_RISC_FW;
+    ISPTargetParams *tp;
+    int lun, busno, target, i;
+    uint16_t st;
+
+    *out_mask = 0x01;
+    switch (op) {
+    /* boot ROM commands, also served by the operational firmware */
+    case MBC_NOP:
+        return MBS_COMPLETE;
+    case MBC_MAILBOX_REG_TEST:
+        for (i = 1; i < ISP_NMBOX; i++) {
+            out[i] = in[i];
+        }
+        *out_mask = 0xff;
+        return MBS_COMPLETE;
+    case MBC_WRITE_RAM_WORD:
+        s->ram[in[1]] = in[2];
+        s->ram_written = true;
+        return MBS_COMPLETE;
+    case MBC_READ_RAM_WORD:
+        out[2] = s->ram[in[1]];
+        *out_mask |= 0x04;
+        return MBS_COMPLETE;
+    case MBC_LOAD_RAM:
+    case MBC_DUMP_RAM:
+        return isp_mbc_load_dump(s, in, false, op == MBC_LOAD_RAM);
+    case MBC_LOAD_RAM_A64_ROM:
+    case MBC_DUMP_RAM_A64_ROM:
+        return isp_mbc_load_dump(s, in, true, op == MBC_LOAD_RAM_A64_ROM);
+    case MBC_VERIFY_CHECKSUM:
+        if (!isp_ram_checksum_ok(s, in[1])) {
+            trace_isp1040_checksum_bad(in[1]);
+            return MBS_CMD_ERROR;
+        }
+        return MBS_COMPLETE;
+    case MBC_CHECK_FIRMWARE:
+        out[2] = fw ? 1 : 0;
+        *out_mask |= 0x04;
+        return MBS_COMPLETE;
+    case MBC_ABOUT_FIRMWARE:
+        out[1] = s->fw_major;
+        out[2] = s->fw_minor;
+        out[3] = s->fw_micro;
+        *out_mask |= 0x0e;
+        return MBS_COMPLETE;
+    case MBC_EXECUTE_FIRMWARE:
+        if (fw) {
+            return MBS_CMD_ERROR;
+        }
+        if (!s->ram_written) {
+            /* nothing downloaded: run the firmware in the chip's ROM */
+            s->fw_major = ISP_ROM_FW_MAJOR;
+            s->fw_minor = ISP_ROM_FW_MINOR;
+            s->fw_micro = ISP_ROM_FW_MICRO;
+        } else if (isp_ram_checksum_ok(s, in[1])) {
+            isp_fw_identify(s, in[1]);
+        } else {
+            /* Model choice: refuse to jump into a corrupt image. */
+            trace_isp1040_checksum_bad(in[1]);
+            return MBS_CMD_ERROR;
+        }
+        s->risc = ISP_RISC_FW;
+        trace_isp1040_fw_start(s->fw_major, s->fw_minor, s->fw_micro,
+                               !s->ram_written);
+        return MBS_COMPLETE;
+    default:
+        break;
+    }
+
+    if (!fw) {
+        return MBS_INVALID_CMD;     /* the boot ROM knows no more */
+    }
+
+    switch (op) {
+    case MBC_INIT_REQUEST_QUEUE:
+    case MBC_INIT_REQUEST_QUEUE_A64:
+        st = isp_mbc_init_queue(s, in, false,
+                                op == MBC_INIT_REQUEST_QUEUE_A64);
+        *out_mask = 0xff;
+        return st;
+    case MBC_INIT_RESPONSE_QUEUE:
+    case MBC_INIT_RESPONSE_QUEUE_A64:
+        st = isp_mbc_init_queue(s, in, true,
+                                op == MBC_INIT_RESPONSE_QUEUE_A64);
+        *out_mask = 0xff;
+        return st;
+    case MBC_WAKE_UP:
+    case MBC_STOP_FIRMWARE:
+    case MBC_SET_CLOCK_RATE:
+        if (op == MBC_SET_CLOCK_RATE) {
+            s->clock_rate = in[1];
+        }
+        return MBS_COMPLETE;
+    case MBC_GET_CLOCK_RATE:
+        out[1] = s->clock_rate;
+        *out_mask |= 0x02;
+        return MBS_COMPLETE;
+    case MBC_ABORT:
+        if (!isp_mbox_target(s, in[1], &lun, &busno, &target)) {
+            return MBS_PARAM_ERROR;
+        }
+        if (!isp_abort_handle(s, (uint32_t)in[2] << 16 | in[3], busno,
+                              target, lun)) {
+            return MBS_CMD_ERROR;       /* not (or no longer) active */
+        }
+        return MBS_COMPLETE;
+    case MBC_ABORT_DEVICE:
+        if (!isp_mbox_target(s, in[1], &lun, &busno, &target)) {
+            return MBS_PARAM_ERROR;
+        }
+        isp_cancel_all(s, false, CS_ABORTED, SF_ABORTED, busno, target, lun);
+        return MBS_COMPLETE;
+    case MBC_ABORT_TARGET:
+        if (!isp_mbox_target(s, in[1] & 0xff00, NULL, &busno, &target)) {
+            return MBS_PARAM_ERROR;
+        }
+        isp_cancel_all(s, false, CS_RESET, SF_DEVICE_RESET, busno, target,
+                       -1);
+        isp_reset_devices(s, busno, target);
+        return MBS_COMPLETE;
+    case MBC_BUS_RESET:
+        busno = s->chip->nbus > 1 ? in[2] : 0;
+        if (busno >= s->chip->nbus) {
+            return MBS_PARAM_ERROR;
+        }
+        trace_isp1040_bus_reset(busno, in[1]);
+        isp_cancel_all(s, false, CS_RESET, SF_BUS_RESET, busno, -1, -1);
+        isp_reset_devices(s, busno, -1);
+        return MBS_COMPLETE;
+    case MBC_STOP_QUEUE:
+    case MBC_START_QUEUE:
+    case MBC_SINGLE_STEP_QUEUE:
+    case MBC_ABORT_QUEUE:
+        if (!isp_mbox_target(s, in[1], &lun, &busno, &target)) {
+            return MBS_PARAM_ERROR;
+        }
+        if (op == MBC_ABORT_QUEUE) {
+            isp_cancel_all(s, false, CS_ABORTED, SF_ABORTED, busno, target,
+                           lun);
+        }
+        return MBS_COMPLETE;
+    case MBC_GET_DEV_QUEUE_STATUS: {
+        ISPRequest *r;
+        int n = 0;
+
+        if (!isp_mbox_target(s, in[1], &lun, &busno, &target)) {
+            return MBS_PARAM_ERROR;
+        }
+        QTAILQ_FOREACH(r, &s->active, next) {
+            n += r->bus == busno && r->target == target && r->lun == lun;
+        }
+        out[1] = 0;
+        out[2] = n;
+        out[3] = n;
+        *out_mask |= 0x0e;
+        return MBS_COMPLETE;
+    }
+    case MBC_GET_FIRMWARE_STATUS:
+        out[1] = s->nactive;
+        out[2] = ISP_MAX_ACTIVE;
+        *out_mask |= 0x06;
+        return MBS_COMPLETE;
+    case MBC_GET_INIT_SCSI_ID:
+        out[1] = s->bus[0].initiator_id;
+        out[2] = s->bus[1].initiator_id;
+        *out_mask |= 0x06;
+        return MBS_COMPLETE;
+    case MBC_SET_INITIATOR_ID:
+        busno = s->chip->nbus > 1 ? (in[1] >> 7) & 1 : 0;
+        if ((in[1] & 0x7f) >= ISP_MAX_TARGETS) {
+            return MBS_PARAM_ERROR;
+        }
+        s->bus[busno].initiator_id = in[1] & 0xf;
+        return MBS_COMPLETE;
+    case MBC_SET_SELECTION_TIMEOUT:
+        s->bus[0].selection_timeout = in[1];
+        s->bus[1].selection_timeout = in[2];
+        return MBS_COMPLETE;
+    case MBC_GET_SELECT_TIMEOUT:
+        out[1] = s->bus[0].selection_timeout;
+        out[2] = s->bus[1].selection_timeout;
+        *out_mask |= 0x06;
+        return MBS_COMPLETE;
+    case MBC_SET_RETRY_COUNT:
+        s->bus[0].retry_count = in[1];
+        s->bus[0].retry_delay = in[2];
+        s->bus[1].retry_count = in[6];
+        s->bus[1].retry_delay = in[7];
+        return MBS_COMPLETE;
+    case MBC_GET_RETRY_COUNT:
+        out[1] = s->bus[0].retry_count;
+        out[2] = s->bus[0].retry_delay;
+        out[6] = s->bus[1].retry_count;
+        out[7] = s->bus[1].retry_delay;
+        *out_mask |= 0xc6;
+        return MBS_COMPLETE;
+    case MBC_SET_TAG_AGE_LIMIT:
+        s->bus[0].tag_age = in[1];
+        s->bus[1].tag_age = in[2];
+        return MBS_COMPLETE;
+    case MBC_GET_TAG_AGE_LIMIT:
+        out[1] = s->bus[0].tag_age;
+        out[2] = s->bus[1].tag_age;
+        *out_mask |= 0x06;
+        return MBS_COMPLETE;
+    case MBC_SET_ACTIVE_NEGATION:
+        s->bus[0].active_negation = in[1];
+        s->bus[1].active_negation = in[2];
+        return MBS_COMPLETE;
+    case MBC_GET_ACT_NEG_STATE:
+        out[1] = s->bus[0].active_negation;
+        out[2] = s->bus[1].active_negation;
+        *out_mask |= 0x06;
+        return MBS_COMPLETE;
+    case MBC_SET_ASYNC_DATA_SETUP:
+        s->bus[0].async_setup = in[1];
+        s->bus[1].async_setup = in[2];
+        return MBS_COMPLETE;
+    case MBC_GET_ASYNC_DATA_SETUP:
+        out[1] = s->bus[0].async_setup;
+        out[2] = s->bus[1].async_setup;
+        *out_mask |= 0x06;
+        return MBS_COMPLETE;
+    case MBC_SET_PCI_CONTROL:
+        s->pci_control[0] = in[1];
+        s->pci_control[1] = in[2];
+        return MBS_COMPLETE;
+    case MBC_GET_PCI_PARAMS:
+        out[1] = s->pci_control[0];
+        out[2] = s->pci_control[1];
+        *out_mask |= 0x06;
+        return MBS_COMPLETE;
+    case MBC_SET_TARGET_PARAMETERS:
+        tp = isp_mbox_target(s, in[1] & 0xff00, NULL, NULL, NULL);
+        if (!tp) {
+            return MBS_PARAM_ERROR;
+        }
+        tp->flags = in[2];
+        tp->sync = in[3];
+        return MBS_COMPLETE;
+    case MBC_GET_TARGET_PARAMETERS:
+        tp = isp_mbox_target(s, in[1] & 0xff00, NULL, NULL, NULL);
+        if (!tp) {
+            return MBS_PARAM_ERROR;
+        }
+        /* what "negotiation" settled on: sync only when asked for */
+        out[2] = tp->flags;
+        out[3] = (tp->flags & 0x1000) ? tp->sync : 0;
+        out[6] = (tp->flags & 0x2000) ? 1 : 0;
+        *out_mask |= 0x4c;
+        return MBS_COMPLETE;
+    case MBC_SET_DEVICE_QUEUE:
+        tp = isp_mbox_target(s, in[1], &lun, NULL, NULL);
+        if (!tp) {
+            return MBS_PARAM_ERROR;
+        }
+        tp->queue_depth[lun] = in[2];
+        tp->throttle[lun] = in[3];
+        return MBS_COMPLETE;
+    case MBC_GET_DEV_QUEUE_PARAMS:
+        tp = isp_mbox_target(s, in[1], &lun, NULL, NULL);
+        if (!tp) {
+            return MBS_PARAM_ERROR;
+        }
+        out[2] = tp->queue_depth[lun];
+        out[3] = tp->throttle[lun];
+        *out_mask |= 0x0c;
+        return MBS_COMPLETE;
+    case MBC_SET_RESET_DELAY_PARAMS:
+    case MBC_GET_RESET_DELAY_PARAMS:
+        out[1] = 3;
+        out[2] = 3;
+        *out_mask |= op == MBC_GET_RESET_DELAY_PARAMS ? 0x06 : 0;
+        return MBS_COMPLETE;
+    case MBC_SET_SYSTEM_PARAMETER:
+        s->system_param = in[1];
+        return MBS_COMPLETE;
+    case MBC_GET_SYSTEM_PARAMETER:
+        out[1] = s->system_param;
+        *out_mask |= 0x02;
+        return MBS_COMPLETE;
+    case MBC_SET_FIRMWARE_FEATURES:
+        s->fw_features = in[1];
+        return MBS_COMPLETE;
+    case MBC_GET_FIRMWARE_FEATURES:
+        out[1] = s->fw_features;
+        *out_mask |= 0x02;
+        return MBS_COMPLETE;
+    case MBC_SET_DATA_OVERRUN_RECOVERY:
+        s->overrun_recovery = in[1];
+        return MBS_COMPLETE;
+    case MBC_GET_DATA_OVERRUN_RECOVERY:
+        out[1] = s->overrun_recovery;
+        *out_mask |= 0x02;
+        return MBS_COMPLETE;
+    default:
+        return MBS_INVALID_CMD;
+    }
+}
+
+static void isp_run_mailbox(ISPState *s)
+{
+    uint16_t in[ISP_NMBOX], out[ISP_NMBOX];
+    uint32_t mask;
+
+    if (!s->doorbell || s->risc_paused || !isp_mbox_out_free(s)) {
+        return;
+    }
+    memcpy(in, s->mbox_in, sizeof(in));     /* the RISC reads them once */
+    s->doorbell = false;
+    memcpy(out, s->mbox_out, sizeof(out));
+    out[0] = isp_mbox_command(s, in, out, &mask);
+    s->stat_mbox_cmds++;
+    trace_isp1040_mbox(in[0], in[1], in[2], in[3], out[0]);
+    isp_post_mbox_event(s, out, mask);
+    s->mbox_done_recheck = true;
+}
+
+static void isp_post_async(ISPState *s)
+{
+    if (!s->async_count || s->risc_paused || !isp_mbox_out_free(s)) {
+        return;
+    }
+    isp_post_mbox_event(s, s->async_q[s->async_head], 0xcf);
+    s->async_head = (s->async_head + 1) % ISP_ASYNC_QLEN;
+    s->async_count--;
+    s->stat_async_events++;
+}
+
+static void isp_bh(void *opaque)
+{
+    ISPState *s = opaque;
+
+    if (s->risc_paused) {
+        return;
+    }
+    isp_run_mailbox(s);
+    isp_post_async(s);
+    isp_process_requests(s);
+    isp_flush_done(s);
+}
+
+/*
+ * Responses the host has not consumed when it acknowledged an interrupt
+ * (Linux qla1280 skips them while a mailbox command is in flight) get a
+ * new interrupt after a short delay.  Model choice: the real firmware's
+ * rule is not documented.
+ */
+static void isp_rsp_timer(void *opaque)
+{
+    ISPState *s = opaque;
+
+    if (s->rsp_ok && s->rsp_in != s->rsp_out && !s->risc_int &&
+        !s->risc_paused) {
+        trace_isp1040_rsp_reraise(s->rsp_in, s->rsp_out);
+        isp_raise_risc_int(s);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* SCSI bus callbacks                                                  */
+/* ------------------------------------------------------------------ */
+
+static QEMUSGList *isp_get_sg_list(SCSIRequest *sreq)
+{
+    ISPRequest *r = sreq->hba_private;
+
+    return &r->qsg;
+}
+
+static void isp_command_complete(SCSIRequest *sreq, size_t resid)
+{
+    ISPRequest *r = sreq->hba_private;
+    ISPState *s = r->s;
+    uint64_t residual = resid + r->sg_extra;
+
+    r->scsi_status = sreq->status & 0xff;
+    r->state_flags = SS_GOT_BUS | SS_GOT_TARGET | SS_SENT_CDB |
+                     SS_GOT_STATUS | SS_XFER_COMPLETE;
+    if (sreq->cmd.xfer > resid) {
+        r->state_flags |= SS_XFERRED_DATA;
+    }
+    if (sreq->host_status > 0) {
+        r->comp_status = CS_TRANSPORT_ERROR;
+    } else if (residual) {
+        r->comp_status = CS_DATA_UNDERRUN;
+    } else {
+        r->comp_status = CS_COMPLETE;
+    }
+    r->residual = MIN(residual, UINT32_MAX);
+    if (r->scsi_status == CHECK_CONDITION && !(r->rflags & RF_NO_AUTOSENSE)) {
+        int n = scsi_req_get_sense(sreq, r->sense, sizeof(r->sense));
+
+        if (n > 0) {
+            r->sense_len = n;
+            r->state_flags |= SS_GOT_SENSE;
+        }
+    }
+    isp_complete_request(s, r);
+}
+
+static void isp_request_cancelled(SCSIRequest *sreq)
+{
+    ISPRequest *r = sreq->hba_private;
+
+    r->comp_status = r->cancel_comp ? r->cancel_comp : CS_ABORTED;
+    r->status_flags = r->cancel_flags;
+    r->state_flags = SS_GOT_BUS | SS_GOT_TARGET | SS_SENT_CDB;
+    trace_isp1040_cancelled(r->handle, r->comp_status, r->silent);
+    isp_complete_request(r->s, r);
+}
+
+static const struct SCSIBusInfo isp_scsi_info = {
+    .tcq = true,
+    .max_target = ISP_MAX_TARGETS - 1,
+    .max_lun = ISP_MAX_LUNS - 1,
+    .complete = isp_command_complete,
+    .cancel = isp_request_cancelled,
+    .get_sg_list = isp_get_sg_list,
+};
+
+/* ------------------------------------------------------------------ */
+/* Registers                                                           */
+/* ------------------------------------------------------------------ */
+
+static bool isp_sxp_selected(ISPState *s)
+{
+    return s->conf1 & (CONF1_SXP_1040 | CONF1_SXP_ALT);
+}
+
+static uint64_t isp_reg_read(void *opaque, hwaddr addr, unsigned size)
+{
+    ISPState *s = opaque;
+    uint16_t val = 0;
+
+    s->stat_reg_reads++;
+    addr &= ISP_REG_SIZE - 2;
+    switch (addr) {
+    case R_ID_LO:
+        val = PCI_VENDOR_ID_QLOGIC;
+        break;
+    case R_ID_HI:
+        val = s->chip->device_id;
+        break;
+    case R_CONF0:
+        val = s->chip->conf0;
+        break;
+    case R_CONF1:
+        val = s->conf1;
+        break;
+    case R_ICR:
+        val = s->icr;
+        break;
+    case R_ISR:
+        val = s->risc_int ? (ISR_RISC_INT | ISR_GLOBAL_INT) : 0;
+        break;
+    case R_SEMA:
+        val = s->sema;
+        break;
+    case R_NVRAM:
+        val = s->nv_reg | (s->nv_do ? NV_DO : 0);
+        break;
+    case R_DMA_FIRST ... R_DMA_LAST - 1:
+        val = s->dma_regs[(addr - R_DMA_FIRST) / 2];
+        break;
+    case R_MBOX0 ... R_MBOX7:
+        val = s->mbox_out[(addr - R_MBOX0) / 2];
+        break;
+    case R_HCCR:
+        if (!isp_sxp_selected(s)) {
+            val = (s->doorbell ? HCCR_HOST_INT : 0) |
+                  (s->risc_paused ? HCCR_PAUSED : 0);
+        }
+        break;
+    case R_RISC_FIRST ... R_HCCR - 2:
+        /* SXP registers read as 0: never the dead-bus pattern 0x87ff */
+        if (!isp_sxp_selected(s)) {
+            val = s->risc_regs[(addr - R_RISC_FIRST) / 2];
+        }
+        break;
+    default:
+        break;
+    }
+    trace_isp1040_reg_read(addr, val);
+    return val;
+}
+
+static void isp_hccr_write(ISPState *s, uint16_t val)
+{
+    switch (val & HCCR_CMD_MASK) {
+    case HCCR_CMD_RESET:
+        isp_risc_reset(s);
+        s->risc_paused = true;      /* held in reset until released */
+        break;
+    case HCCR_CMD_RST_REL:
+        isp_risc_reset(s);
+        s->risc_paused = false;
+        break;
+    case HCCR_CMD_PAUSE:
+        s->risc_paused = true;
+        break;
+    case HCCR_CMD_RELEASE:
+        s->risc_paused = false;
+        isp_schedule(s);
+        break;
+    case HCCR_CMD_SET_HOST:
+        s->doorbell = true;
+        isp_schedule(s);
+        break;
+    case HCCR_CMD_CLR_HOST:
+        s->doorbell = false;
+        break;
+    case HCCR_CMD_CLR_RISC:
+        s->risc_int = false;
+        isp_update_irq(s);
+        if (s->rsp_ok && s->rsp_in != s->rsp_out) {
+            timer_mod(s->rsp_timer, qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) +
+                      ISP_RSP_RECHECK_NS);
+        }
+        s->mbox_done_recheck = false;
+        isp_schedule(s);
+        break;
+    case HCCR_CMD_NOP:
+    case HCCR_CMD_STEP:
+    case HCCR_CMD_BP:
+    case HCCR_CMD_BIOS:
+    case HCCR_CMD_PARITY:
+        break;
+    default:
+        trace_isp1040_hccr_unknown(val);
+        break;
+    }
+}
+
+static void isp_reg_write(void *opaque, hwaddr addr, uint64_t data,
+                          unsigned size)
+{
+    ISPState *s = opaque;
+    uint16_t val = data;
+
+    s->stat_reg_writes++;
+    addr &= ISP_REG_SIZE - 2;
+    trace_isp1040_reg_write(addr, val);
+    switch (addr) {
+    case R_CONF1:
+        s->conf1 = val;
+        break;
+    case R_ICR:
+        if (val & ICR_SOFT_RESET) {
+            /* completes at once: the bit reads back clear */
+            isp_chip_reset(s);
+            val &= ~ICR_SOFT_RESET;
+        }
+        s->icr = val;
+        isp_update_irq(s);
+        break;
+    case R_SEMA:
+        s->sema = val & SEMA_LOCK ? s->sema : 0;
+        isp_schedule(s);
+        break;
+    case R_NVRAM:
+        isp_nvram_write(s, val);
+        break;
+    case R_DMA_FIRST ... R_DMA_LAST - 1:
+        s->dma_regs[(addr - R_DMA_FIRST) / 2] = val;
+        break;
+    case R_MBOX0 ... R_MBOX7: {
+        int n = (addr - R_MBOX0) / 2;
+
+        s->mbox_in[n] = val;
+        if (n == 4 && s->queues_ok) {
+            if (val >= s->req_len) {
+                trace_isp1040_bad_index("request-in", val, s->req_len);
+                break;
+            }
+            s->req_in = val;
+            isp_schedule(s);
+        } else if (n == 5 && s->queues_ok) {
+            if (val >= s->rsp_len) {
+                trace_isp1040_bad_index("response-out", val, s->rsp_len);
+                break;
+            }
+            s->rsp_out = val;
+            isp_schedule(s);
+        }
+        break;
+    }
+    case R_HCCR:
+        if (!isp_sxp_selected(s)) {
+            isp_hccr_write(s, val);
+        }
+        break;
+    case R_RISC_FIRST ... R_HCCR - 2:
+        if (!isp_sxp_selected(s)) {
+            s->risc_regs[(addr - R_RISC_FIRST) / 2] = val;
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+static const MemoryRegionOps isp_reg_ops = {
+    .read = isp_reg_read,
+    .write = isp_reg_write,
+    .endianness = DEVICE_LITTLE_ENDIAN,
+    .valid = {
+        .min_access_size = 1,
+        .max_access_size = 4,
+    },
+    .impl = {
+        .min_access_size = 2,
+        .max_access_size = 2,
+    },
+};
+
+/* ------------------------------------------------------------------ */
+/* Device                                                              */
+/* ------------------------------------------------------------------ */
+
+static void isp_add_stat(Object *obj, const char *name, const uint64_t *v)
+{
+    object_property_add_uint64_ptr(obj, name, v, OBJ_PROP_FLAG_READ);
+}
+
+static void isp_realize(PCIDevice *dev, Error **errp)
+{
+    ISPState *s = ISP1040(dev);
+    Object *obj = OBJECT(dev);
+    int b;
+
+    if (s->prop_initiator_id >= ISP_MAX_TARGETS) {
+        error_setg(errp, "initiator-id must be 0..15");
+        return;
+    }
+    if (s->prop_nvram && strcmp(s->prop_nvram, "valid") &&
+        strcmp(s->prop_nvram, "blank") && strcmp(s->prop_nvram, "corrupt")) {
+        error_setg(errp, "nvram must be valid, blank or corrupt");
+        return;
+    }
+    s->chip = &isp_chip_1040b;
+    dev->config[PCI_INTERRUPT_PIN] = 1;
+    dev->config[PCI_LATENCY_TIMER] = 0x40;
+    dev->config[PCI_REVISION_ID] = s->chip->pci_revision;
+
+    memory_region_init_io(&s->io, obj, &isp_reg_ops, s, "isp1040-io",
+                          ISP_REG_SIZE);
+    memory_region_init_io(&s->mmio, obj, &isp_reg_ops, s, "isp1040-mmio",
+                          ISP_REG_SIZE);
+    pci_register_bar(dev, 0, PCI_BASE_ADDRESS_SPACE_IO, &s->io);
+    pci_register_bar(dev, 1, PCI_BASE_ADDRESS_SPACE_MEMORY, &s->mmio);
+
+    s->ram = g_new0(uint16_t, ISP_RAM_WORDS);
+    s->bh = qemu_bh_new_guarded(isp_bh, s, &DEVICE(dev)->mem_reentrancy_guard);
+    s->rsp_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, isp_rsp_timer, s);
+    QTAILQ_INIT(&s->active);
+    QTAILQ_INIT(&s->done);
+    for (b = 0; b < s->chip->nbus; b++) {
+        scsi_bus_init(&s->bus[b].bus, sizeof(s->bus[b].bus), DEVICE(dev),
+                      &isp_scsi_info);
+    }
+    isp_nvram_init(s);
+    isp_chip_reset(s);
+
+    isp_add_stat(obj, "stat-cmds", &s->stat_cmds);
+    isp_add_stat(obj, "stat-cont-entries", &s->stat_cont_entries);
+    isp_add_stat(obj, "stat-markers", &s->stat_markers);
+    isp_add_stat(obj, "stat-status-entries", &s->stat_status_entries);
+    isp_add_stat(obj, "stat-fastposts", &s->stat_fastposts);
+    isp_add_stat(obj, "stat-mbox-cmds", &s->stat_mbox_cmds);
+    isp_add_stat(obj, "stat-bad-entries", &s->stat_bad_entries);
+    isp_add_stat(obj, "stat-reg-reads", &s->stat_reg_reads);
+    isp_add_stat(obj, "stat-reg-writes", &s->stat_reg_writes);
+    isp_add_stat(obj, "stat-irqs", &s->stat_irqs);
+    isp_add_stat(obj, "stat-async-events", &s->stat_async_events);
+    isp_add_stat(obj, "stat-max-segs", &s->stat_max_segs);
+}
+
+static void isp_exit(PCIDevice *dev)
+{
+    ISPState *s = ISP1040(dev);
+
+    isp_risc_reset(s);
+    qemu_bh_delete(s->bh);
+    timer_free(s->rsp_timer);
+    g_free(s->ram);
+}
+
+static void isp_device_reset(DeviceState *dev)
+{
+    ISPState *s = ISP1040(dev);
+
+    isp_chip_reset(s);
+    s->ram_written = false;
+    memset(s->ram, 0, ISP_RAM_WORDS * sizeof(uint16_t));
+}
+
+static Property isp_properties[] = {
+    DEFINE_PROP_UINT8("initiator-id", ISPState, prop_initiator_id, 7),
+    DEFINE_PROP_STRING("nvram", ISPState, prop_nvram),
+    DEFINE_PROP_END_OF_LIST(),
+};
+
+static const VMStateDescription vmstate_isp = {
+    .name = "isp1040",
+    .unmigratable = 1,
+};
+
+static void isp_class_init(ObjectClass *oc, void *data)
+{
+    DeviceClass *dc = DEVICE_CLASS(oc);
+    PCIDeviceClass *k = PCI_DEVICE_CLASS(oc);
+
+    k->realize = isp_realize;
+    k->exit = isp_exit;
+    k->vendor_id = PCI_VENDOR_ID_QLOGIC;
+    k->device_id = 0x1020;
+    k->class_id = PCI_CLASS_STORAGE_SCSI;
+    k->subsystem_vendor_id = PCI_VENDOR_ID_QLOGIC;
+    k->subsystem_id = 0x0001;
+    dc->reset = isp_device_reset;
+    dc->vmsd = &vmstate_isp;
+    dc->desc = "QLogic ISP1040B PCI SCSI host adapter";
+    device_class_set_props(dc, isp_properties);
+    set_bit(DEVICE_CATEGORY_STORAGE, dc->categories);
+}
+
+static const TypeInfo isp_info = {
+    .name = TYPE_ISP1040,
+    .parent = TYPE_PCI_DEVICE,
+    .instance_size = sizeof(ISPState),
+    .class_init = isp_class_init,
+    .interfaces = (InterfaceInfo[]) {
+        { INTERFACE_CONVENTIONAL_PCI_DEVICE },
+        { },
+    },
+};
+
+static void isp_register_types(void)
+{
+    type_register_static(&isp_info);
+}
+
+type_init(isp_register_types)
