@@ -1,0 +1,32 @@
+# qlisp top-level Makefile.
+#
+#   make           build drivers/scsi/qlisp/qlisp.ko against Debian's
+#                  linux-headers-amd64 (KDIR=... to use another tree)
+#   make qemu      build Debian's QEMU with the ISP1040 model
+#                  (build/qemu-system-x86_64, cached in ~/.cache/qlisp)
+#   make demo      boot the guest: model, two disks, qlisp attach and I/O
+#   make check     static checks and every test (what CI runs)
+#   make clean
+
+KDIR ?= $(shell scripts/kernel-headers.sh)
+MDIR := $(CURDIR)/drivers/scsi/qlisp
+
+.PHONY: all module qemu demo check clean
+
+all: module
+
+module:
+	$(MAKE) -C $(KDIR) M=$(MDIR) CONFIG_SCSI_QLISP=m modules
+
+qemu:
+	emu/build-qemu.sh
+
+demo: module qemu
+	tests/demo.sh
+
+check:
+	tests/run.sh
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(MDIR) clean
+	rm -rf build

@@ -1,0 +1,1466 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * qlisp - QLogic ISP1020/1040 PCI SCSI host adapter driver
+ *
+ * PCI attach, chip bring-up, NVRAM, firmware, mailbox commands, the
+ * interrupt handler, the SCSI host template and error handling.
+ *
+ * The driver is a port of the Solaris SCSA isp driver's design to the Linux
+ * SCSI midlayer; Documentation/scsi/qlisp.rst maps one onto the other.
+ */
+
+#include <linux/delay.h>
+#include <linux/dma-mapping.h>
+#include <linux/firmware.h>
+#include <linux/interrupt.h>
+#include <linux/jiffies.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/pci.h>
+#include <linux/slab.h>
+#include <scsi/scsi.h>
+#include <scsi/scsi_cmnd.h>
+#include <scsi/scsi_device.h>
+#include <scsi/scsi_eh.h>
+#include <scsi/scsi_host.h>
+#include <scsi/scsi_tcq.h>
+
+#include "qlisp.h"
+#include "qlisp_compat.h"
+
+#define QLISP_FW_NAME		"qlogic/1040.bin"
+#define QLISP_FW_ORG		0x1000
+#define QLISP_MBOX_TIMEOUT_MS	5000
+#define QLISP_DRAIN_TIMEOUT	(10 * HZ)
+
+static char *firmware = "auto";
+module_param(firmware, charp, 0444);
+MODULE_PARM_DESC(firmware,
+		 "RISC firmware: auto (" QLISP_FW_NAME " if usable, else the chip's ROM firmware), file (require the file), rom (never load)");
+
+static bool fast_post;
+module_param(fast_post, bool, 0444);
+MODULE_PARM_DESC(fast_post,
+		 "Let the firmware report clean completions through mailboxes (fast posting) instead of status entries (default: off)");
+
+static bool bus_reset = true;
+module_param(bus_reset, bool, 0444);
+MODULE_PARM_DESC(bus_reset,
+		 "Reset the SCSI bus at attach unless the NVRAM disables it (default: on)");
+
+static int settle_delay = -1;
+module_param(settle_delay, int, 0444);
+MODULE_PARM_DESC(settle_delay,
+		 "Seconds to wait after a bus reset, 0-30; -1 uses the NVRAM value (default: -1)");
+
+static int queue_depth = QLISP_DEF_DEPTH;
+module_param(queue_depth, int, 0444);
+MODULE_PARM_DESC(queue_depth,
+		 "Tagged queue depth per device, 1-" __stringify(QLISP_MAX_DEPTH) " (default: " __stringify(QLISP_DEF_DEPTH) ")");
+
+/* ------------------------------------------------------------------ */
+/* Mailbox commands                                                    */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Run one mailbox command.  @mb holds the incoming values on entry and the
+ * outgoing ones on return; @in and @out are bit masks of the mailboxes
+ * written and read.  Before interrupts are enabled (bring-up and reset,
+ * the FLAG_NOINTR case of the Solaris driver) the completion is polled;
+ * afterwards the interrupt handler hands it over.  Sleeps.
+ *
+ * Return: 0 when the firmware answered 0x4000, -EIO with the status in
+ * mb[0] for any other answer, -ETIMEDOUT if it did not answer in time.
+ */
+static int qlisp_mbox(struct qlisp_host *ha, u16 *mb, u8 in, u8 out,
+		      unsigned int timeout_ms)
+{
+	unsigned long deadline;
+	int i, ret = 0;
+
+	might_sleep();
+	mutex_lock(&ha->mbox_mutex);
+	if (ha->intr_enabled) {
+		spin_lock_irq(ha->lock);
+		reinit_completion(&ha->mbox_done);
+		ha->mbox_busy = true;
+		spin_unlock_irq(ha->lock);
+	}
+	for (i = 0; i < ISP_NMBOX; i++)
+		if (in & BIT(i))
+			qlisp_wr(ha, ISP_MBOX(i), mb[i]);
+	qlisp_wr(ha, ISP_HCCR, HCCR_SET_HOST_INT);
+
+	if (ha->intr_enabled) {
+		if (!wait_for_completion_timeout(&ha->mbox_done,
+						 msecs_to_jiffies(timeout_ms)))
+			ret = -ETIMEDOUT;
+		spin_lock_irq(ha->lock);
+		ha->mbox_busy = false;
+		if (!ret)
+			for (i = 0; i < ISP_NMBOX; i++)
+				if ((out | 1) & BIT(i))
+					mb[i] = ha->mbox_out[i];
+		spin_unlock_irq(ha->lock);
+		goto done;
+	}
+
+	deadline = jiffies + msecs_to_jiffies(timeout_ms);
+	for (;;) {
+		if ((qlisp_rd(ha, ISP_ISR) & ISR_RISC_INT) &&
+		    (qlisp_rd(ha, ISP_SEMA) & SEMA_LOCK)) {
+			u16 mb0 = qlisp_rd(ha, ISP_MBOX(0));
+
+			if (mb0 < MBA_ASYNC) {
+				mb[0] = mb0;
+				for (i = 1; i < ISP_NMBOX; i++)
+					if (out & BIT(i))
+						mb[i] = qlisp_rd(ha, ISP_MBOX(i));
+				qlisp_wr(ha, ISP_SEMA, 0);
+				qlisp_wr(ha, ISP_HCCR, HCCR_CLR_RISC_INT);
+				break;
+			}
+			dev_info(&ha->pdev->dev,
+				 "async event 0x%04x during polled mailbox\n",
+				 mb0);
+			qlisp_wr(ha, ISP_SEMA, 0);
+			qlisp_wr(ha, ISP_HCCR, HCCR_CLR_RISC_INT);
+		}
+		if (time_after(jiffies, deadline)) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		usleep_range(10, 50);
+	}
+done:
+	if (ret == -ETIMEDOUT) {
+		qlisp_wr(ha, ISP_HCCR, HCCR_CLR_HOST_INT);
+		dev_err(&ha->pdev->dev, "mailbox command 0x%02x timed out\n",
+			mb[0]);
+	} else if (mb[0] != MBS_COMPLETE) {
+		ret = -EIO;
+	}
+	mutex_unlock(&ha->mbox_mutex);
+	return ret;
+}
+
+/* Short form for commands whose answer only matters as success/failure. */
+static int qlisp_mbox_simple(struct qlisp_host *ha, u16 op, u16 mb1, u16 mb2,
+			     u16 mb3)
+{
+	u16 mb[ISP_NMBOX] = { op, mb1, mb2, mb3 };
+	int ret;
+
+	ret = qlisp_mbox(ha, mb, 0x0f, 0x01, QLISP_MBOX_TIMEOUT_MS);
+	if (ret)
+		dev_warn(&ha->pdev->dev,
+			 "mailbox command 0x%02x failed: %d (status 0x%04x)\n",
+			 op, ret, mb[0]);
+	return ret;
+}
+
+/* ------------------------------------------------------------------ */
+/* NVRAM (93C46 serial EEPROM behind BIU register 0x0e)                */
+/* ------------------------------------------------------------------ */
+
+static void qlisp_nv_bit(struct qlisp_host *ha, u16 bits)
+{
+	qlisp_wr(ha, ISP_NVRAM, bits);
+	qlisp_rd(ha, ISP_NVRAM);	/* flush the posted write */
+	udelay(2);
+}
+
+static u16 qlisp_nvram_word(struct qlisp_host *ha, unsigned int addr)
+{
+	u32 cmd = (0x6 << 6) | (addr & 0x3f);	/* start, READ, address */
+	u16 val = 0;
+	int i;
+
+	qlisp_nv_bit(ha, NV_SELECT);
+	for (i = 8; i >= 0; i--) {
+		u16 d = (cmd & BIT(i)) ? NV_DATA_OUT : 0;
+
+		qlisp_nv_bit(ha, NV_SELECT | d);
+		qlisp_nv_bit(ha, NV_SELECT | d | NV_CLOCK);
+		qlisp_nv_bit(ha, NV_SELECT | d);
+	}
+	for (i = 0; i < 16; i++) {
+		qlisp_nv_bit(ha, NV_SELECT | NV_CLOCK);
+		val = (val << 1) | !!(qlisp_rd(ha, ISP_NVRAM) & NV_DATA_IN);
+		qlisp_nv_bit(ha, NV_SELECT);
+	}
+	qlisp_nv_bit(ha, 0);
+	return val;
+}
+
+/*
+ * Defaults when the NVRAM is blank or fails its checksum: those of the
+ * adapter BIOS for an ISP1040 (reference §6.4), with FreeBSD's async setup
+ * time for the 1040 family.
+ */
+static void qlisp_default_settings(struct qlisp_settings *s)
+{
+	int t;
+
+	memset(s, 0, sizeof(*s));
+	s->initiator_id = 7;
+	s->fifo_threshold = 2;		/* 64 bytes */
+	s->bus_reset_delay = 3;
+	s->retry_count = 0;
+	s->retry_delay = 1;
+	s->async_setup = 9;
+	s->req_ack_negation = true;
+	s->data_negation = true;
+	s->data_dma_burst = true;
+	s->cmd_dma_burst = true;
+	s->tag_age = 8;
+	s->selection_timeout = 250;
+	s->max_queue_depth = 256;
+	for (t = 0; t < QLISP_MAX_TARGETS; t++) {
+		s->tgt[t].flags = (TP_DISCONNECT | TP_PARITY | TP_WIDE |
+				   TP_SYNC | TP_TAGGED | TP_AUTO_SENSE |
+				   TP_RENEGOTIATE) >> 8;
+		s->tgt[t].throttle = 16;
+		s->tgt[t].sync_period = 12;	/* Fast-20 */
+		s->tgt[t].sync_offset = 8;
+		s->tgt[t].enabled = true;
+	}
+}
+
+static void qlisp_read_nvram(struct qlisp_host *ha)
+{
+	struct qlisp_settings *s = &ha->set;
+	u8 b[QLISP_NVRAM_WORDS * 2];
+	u8 sum = 0;
+	int i, t;
+
+	for (i = 0; i < QLISP_NVRAM_WORDS; i++) {
+		u16 w = qlisp_nvram_word(ha, i);
+
+		b[2 * i] = w & 0xff;
+		b[2 * i + 1] = w >> 8;
+		sum += b[2 * i] + b[2 * i + 1];
+	}
+	qlisp_default_settings(s);
+	if (memcmp(b, "ISP ", 4) || b[4] < 2 || sum) {
+		dev_info(&ha->pdev->dev,
+			 "NVRAM %s, using defaults\n",
+			 memcmp(b, "ISP ", 4) ? "not present" :
+			 b[4] < 2 ? "version too old" : "checksum bad");
+		return;
+	}
+	s->nvram_valid = true;
+	s->fifo_threshold = b[5] & 0x3;
+	s->initiator_id = b[5] >> 4;
+	s->bus_reset_delay = b[6];
+	s->retry_count = b[7];
+	s->retry_delay = b[8];
+	s->async_setup = b[9] & 0xf;
+	s->req_ack_negation = b[9] & 0x10;
+	s->data_negation = b[9] & 0x20;
+	s->data_dma_burst = b[9] & 0x40;
+	s->cmd_dma_burst = b[9] & 0x80;
+	s->tag_age = b[10];
+	s->reset_disable = b[11] & 0x10;
+	s->selection_timeout = b[12] | b[13] << 8;
+	s->max_queue_depth = b[14] | b[15] << 8;
+	for (t = 0; t < QLISP_MAX_TARGETS; t++) {
+		const u8 *p = &b[28 + 6 * t];
+
+		s->tgt[t].flags = p[0];
+		s->tgt[t].throttle = p[1];
+		s->tgt[t].sync_period = p[2];
+		s->tgt[t].sync_offset = p[3] & 0xf;
+		s->tgt[t].enabled = p[3] & 0x10;
+	}
+	/* values a corrupt-but-summing NVRAM could carry, made sane */
+	if (!s->selection_timeout)
+		s->selection_timeout = 250;
+	if (!s->max_queue_depth)
+		s->max_queue_depth = 256;
+	if (s->bus_reset_delay > 30)
+		s->bus_reset_delay = 30;
+}
+
+/* ------------------------------------------------------------------ */
+/* Firmware                                                            */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The image format of Linux's qla1280 (so that distribution firmware serves
+ * both drivers): bytes 0-2 version, bytes 4-5 load address, then 16-bit
+ * little-endian RISC words.  Word 3 of the code is its length in words and
+ * all those words sum to zero.
+ */
+static int qlisp_check_fw(struct qlisp_host *ha, const struct firmware *fw)
+{
+	const u8 *d = fw->data;
+	unsigned int nwords, len, i;
+	u16 start, sum = 0;
+
+	if (fw->size < 6 + 8 || fw->size % 2) {
+		dev_err(&ha->pdev->dev, "firmware image has a bad size %zu\n",
+			fw->size);
+		return -EINVAL;
+	}
+	start = d[4] | d[5] << 8;
+	nwords = (fw->size - 6) / 2;
+	len = d[6 + 6] | d[6 + 7] << 8;
+	if (start + nwords > 0x10000 || len < 4 || len > nwords) {
+		dev_err(&ha->pdev->dev,
+			"firmware image does not fit RISC RAM (start 0x%x, %u words, length %u)\n",
+			start, nwords, len);
+		return -EINVAL;
+	}
+	for (i = 0; i < len; i++)
+		sum += d[6 + 2 * i] | d[6 + 2 * i + 1] << 8;
+	if (sum) {
+		dev_err(&ha->pdev->dev, "firmware image checksum bad\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void qlisp_get_fw(struct qlisp_host *ha)
+{
+	const struct firmware *fw;
+	int ret;
+
+	if (!strcmp(firmware, "rom"))
+		return;
+	ret = request_firmware(&fw, QLISP_FW_NAME, &ha->pdev->dev);
+	if (ret) {
+		dev_warn(&ha->pdev->dev, "cannot load %s (%d)\n",
+			 QLISP_FW_NAME, ret);
+		return;
+	}
+	if (qlisp_check_fw(ha, fw)) {
+		release_firmware(fw);
+		return;
+	}
+	ha->fw = fw;
+}
+
+/* Copy the image into RISC RAM through the (still idle) request ring. */
+static int qlisp_load_fw(struct qlisp_host *ha)
+{
+	const u8 *d = ha->fw->data;
+	u16 start = d[4] | d[5] << 8;
+	unsigned int nwords = (ha->fw->size - 6) / 2;
+	unsigned int chunk = QLISP_REQ_LEN * QLISP_ENTRY_SIZE / 2;
+	unsigned int done = 0;
+	int ret;
+
+	while (done < nwords) {
+		unsigned int n = min(chunk, nwords - done);
+		u16 mb[ISP_NMBOX] = { MBC_LOAD_RAM, start + done,
+				      upper_16_bits(ha->req_dma),
+				      lower_16_bits(ha->req_dma), n };
+
+		memcpy(ha->req_ring, d + 6 + 2 * done, 2 * n);
+		ret = qlisp_mbox(ha, mb, 0x1f, 0x01, QLISP_MBOX_TIMEOUT_MS);
+		if (ret) {
+			dev_err(&ha->pdev->dev,
+				"firmware load failed at 0x%x (0x%04x)\n",
+				start + done, mb[0]);
+			return ret;
+		}
+		done += n;
+	}
+	ret = qlisp_mbox_simple(ha, MBC_VERIFY_CHECKSUM, start, 0, 0);
+	if (ret)
+		return ret;
+	return start;
+}
+
+/* ------------------------------------------------------------------ */
+/* Chip bring-up                                                       */
+/* ------------------------------------------------------------------ */
+
+static int qlisp_reset_chip(struct qlisp_host *ha)
+{
+	unsigned long deadline;
+	u16 conf1;
+
+	qlisp_wr(ha, ISP_ICR, ICR_SOFT_RESET);
+	udelay(100);
+	qlisp_wr(ha, ISP_CDMA_CONTROL, DMA_CONTROL_RESET);
+	qlisp_wr(ha, ISP_DDMA_CONTROL, DMA_CONTROL_RESET);
+	deadline = jiffies + msecs_to_jiffies(1000);
+	while (qlisp_rd(ha, ISP_ICR) & ICR_SOFT_RESET) {
+		if (time_after(jiffies, deadline)) {
+			dev_err(&ha->pdev->dev, "chip reset did not finish\n");
+			return -ETIMEDOUT;
+		}
+		usleep_range(100, 200);
+	}
+	qlisp_wr(ha, ISP_CONF1, 0);
+	qlisp_wr(ha, ISP_HCCR, HCCR_RESET_RISC);
+	udelay(100);
+	qlisp_wr(ha, ISP_SEMA, 0);
+
+	conf1 = ha->set.fifo_threshold << CONF1_FIFO_SHIFT | CONF1_BURST;
+	qlisp_wr(ha, ISP_CONF1, conf1);
+	qlisp_wr(ha, ISP_CDMA_CONF,
+		 qlisp_rd(ha, ISP_CDMA_CONF) | DMA_CONF_BURST);
+	qlisp_wr(ha, ISP_DDMA_CONF,
+		 qlisp_rd(ha, ISP_DDMA_CONF) | DMA_CONF_BURST);
+	qlisp_wr(ha, ISP_HCCR, HCCR_RELEASE_RISC);
+	qlisp_wr(ha, ISP_HCCR, HCCR_BIOS_DISABLE);
+
+	/* the boot ROM shows "ISP   " once its self-test is done */
+	deadline = jiffies + msecs_to_jiffies(2000);
+	while (qlisp_rd(ha, ISP_MBOX(0)) == MBS_BUSY) {
+		if (time_after(jiffies, deadline)) {
+			dev_err(&ha->pdev->dev, "RISC stays busy after reset\n");
+			return -ETIMEDOUT;
+		}
+		usleep_range(100, 200);
+	}
+	if (qlisp_rd(ha, ISP_MBOX(1)) != 0x4953 ||
+	    qlisp_rd(ha, ISP_MBOX(2)) != 0x5020 ||
+	    qlisp_rd(ha, ISP_MBOX(3)) != 0x2020) {
+		dev_err(&ha->pdev->dev,
+			"no boot ROM signature (0x%04x 0x%04x 0x%04x)\n",
+			qlisp_rd(ha, ISP_MBOX(1)), qlisp_rd(ha, ISP_MBOX(2)),
+			qlisp_rd(ha, ISP_MBOX(3)));
+		return -ENODEV;
+	}
+	return 0;
+}
+
+static int qlisp_mailbox_test(struct qlisp_host *ha)
+{
+	static const u16 pat[ISP_NMBOX] = {
+		MBC_MAILBOX_REG_TEST, 0xaaaa, 0x5555, 0xaa55, 0x55aa,
+		0xa5a5, 0x5a5a, 0x2525
+	};
+	u16 mb[ISP_NMBOX];
+	int ret, i;
+
+	memcpy(mb, pat, sizeof(mb));
+	ret = qlisp_mbox(ha, mb, 0xff, 0xff, QLISP_MBOX_TIMEOUT_MS);
+	if (ret)
+		return ret;
+	for (i = 1; i < ISP_NMBOX; i++) {
+		if (mb[i] != pat[i]) {
+			dev_err(&ha->pdev->dev,
+				"mailbox %d test: wrote 0x%04x, read 0x%04x\n",
+				i, pat[i], mb[i]);
+			return -EIO;
+		}
+	}
+	return 0;
+}
+
+static int qlisp_start_fw(struct qlisp_host *ha)
+{
+	u16 mb[ISP_NMBOX] = { MBC_ABOUT_FIRMWARE };
+	int start = QLISP_FW_ORG;
+	int ret;
+
+	ha->fw_from_file = false;
+	if (ha->fw) {
+		start = qlisp_load_fw(ha);
+		if (start >= 0) {
+			ha->fw_from_file = true;
+		} else if (!strcmp(firmware, "file")) {
+			return start;
+		} else {
+			dev_warn(&ha->pdev->dev,
+				 "using the chip's ROM firmware\n");
+			start = QLISP_FW_ORG;
+		}
+	}
+	ret = qlisp_mbox_simple(ha, MBC_EXECUTE_FIRMWARE, start, 0, 0);
+	if (ret)
+		return ret;
+	ret = qlisp_mbox(ha, mb, 0x01, 0x0f, QLISP_MBOX_TIMEOUT_MS);
+	if (ret)
+		return ret;
+	ha->fw_major = mb[1];
+	ha->fw_minor = mb[2];
+	ha->fw_micro = mb[3];
+
+	mb[0] = MBC_GET_FIRMWARE_STATUS;
+	ret = qlisp_mbox(ha, mb, 0x01, 0x07, QLISP_MBOX_TIMEOUT_MS);
+	ha->fw_max_cmds = ret ? QLISP_CAN_QUEUE : mb[2];
+	return 0;
+}
+
+/* Program the firmware's adapter, bus and device parameters. */
+static int qlisp_configure_fw(struct qlisp_host *ha)
+{
+	struct qlisp_settings *s = &ha->set;
+	u16 neg = (s->req_ack_negation ? 0x10 : 0) |
+		  (s->data_negation ? 0x20 : 0);
+	u16 mb[ISP_NMBOX] = { MBC_SET_RETRY_COUNT, s->retry_count,
+			      s->retry_delay };
+	int t, l, ret = 0;
+
+	ret |= qlisp_mbox_simple(ha, MBC_SET_CLOCK_RATE, 60, 0, 0);
+	ret |= qlisp_mbox_simple(ha, MBC_SET_INITIATOR_ID, s->initiator_id,
+				 0, 0);
+	ret |= qlisp_mbox_simple(ha, MBC_SET_SELECTION_TIMEOUT,
+				 s->selection_timeout, 0, 0);
+	ret |= qlisp_mbox(ha, mb, 0xc7, 0x01, QLISP_MBOX_TIMEOUT_MS);
+	ret |= qlisp_mbox_simple(ha, MBC_SET_TAG_AGE_LIMIT, s->tag_age, 0, 0);
+	ret |= qlisp_mbox_simple(ha, MBC_SET_ACTIVE_NEGATION, neg, 0, 0);
+	ret |= qlisp_mbox_simple(ha, MBC_SET_ASYNC_DATA_SETUP, s->async_setup,
+				 0, 0);
+	ret |= qlisp_mbox_simple(ha, MBC_SET_PCI_CONTROL,
+				 s->data_dma_burst ? 2 : 0,
+				 s->cmd_dma_burst ? 2 : 0, 0);
+	ret |= qlisp_mbox_simple(ha, MBC_SET_DATA_OVERRUN_RECOVERY, 2, 0, 0);
+	ret |= qlisp_mbox_simple(ha, MBC_SET_FIRMWARE_FEATURES,
+				 fast_post ? FW_FEATURE_FAST_POST : 0, 0, 0);
+	for (t = 0; t < QLISP_MAX_TARGETS; t++) {
+		struct qlisp_target_settings *ts = &s->tgt[t];
+		u16 flags = ts->flags << 8;
+
+		if (t == s->initiator_id || !ts->enabled)
+			continue;
+		if (!ts->sync_period || !ts->sync_offset)
+			flags &= ~TP_SYNC;
+		ret |= qlisp_mbox_simple(ha, MBC_SET_TARGET_PARAMETERS, t << 8,
+					 flags, ts->sync_offset << 8 |
+					 ts->sync_period);
+		for (l = 0; l < QLISP_MAX_LUNS; l++)
+			ret |= qlisp_mbox_simple(ha, MBC_SET_DEVICE_QUEUE,
+						 t << 8 | l,
+						 s->max_queue_depth,
+						 ts->throttle ? : 16);
+	}
+	return ret ? -EIO : 0;
+}
+
+static int qlisp_init_rings(struct qlisp_host *ha)
+{
+	u16 mb[ISP_NMBOX] = { MBC_INIT_REQUEST_QUEUE, QLISP_REQ_LEN,
+			      upper_16_bits(ha->req_dma),
+			      lower_16_bits(ha->req_dma), 0 };
+	int ret;
+
+	memset(ha->req_ring, 0, QLISP_REQ_LEN * QLISP_ENTRY_SIZE);
+	memset(ha->rsp_ring, 0, QLISP_RSP_LEN * QLISP_ENTRY_SIZE);
+	ha->req_in = 0;
+	ha->req_free = QLISP_REQ_LEN - 1;
+	ha->rsp_out = 0;
+	ret = qlisp_mbox(ha, mb, 0x1f, 0x01, QLISP_MBOX_TIMEOUT_MS);
+	if (ret) {
+		dev_err(&ha->pdev->dev, "request queue init failed (0x%04x)\n",
+			mb[0]);
+		return ret;
+	}
+	mb[0] = MBC_INIT_RESPONSE_QUEUE;
+	mb[1] = QLISP_RSP_LEN;
+	mb[2] = upper_16_bits(ha->rsp_dma);
+	mb[3] = lower_16_bits(ha->rsp_dma);
+	mb[4] = 0;
+	mb[5] = 0;
+	ret = qlisp_mbox(ha, mb, 0x3f, 0x01, QLISP_MBOX_TIMEOUT_MS);
+	if (ret)
+		dev_err(&ha->pdev->dev, "response queue init failed (0x%04x)\n",
+			mb[0]);
+	return ret;
+}
+
+static void qlisp_enable_intr(struct qlisp_host *ha)
+{
+	spin_lock_irq(ha->lock);
+	ha->intr_enabled = true;
+	qlisp_wr(ha, ISP_ICR, ICR_ENABLE);
+	spin_unlock_irq(ha->lock);
+}
+
+static void qlisp_disable_intr(struct qlisp_host *ha)
+{
+	spin_lock_irq(ha->lock);
+	ha->intr_enabled = false;
+	qlisp_wr(ha, ISP_ICR, 0);
+	spin_unlock_irq(ha->lock);
+	synchronize_irq(ha->pdev->irq);
+}
+
+static unsigned int qlisp_settle_secs(struct qlisp_host *ha)
+{
+	if (settle_delay >= 0)
+		return min(settle_delay, 30);
+	return ha->set.bus_reset_delay;
+}
+
+/* Queue a sync-all marker; the interrupt path or the next command posts. */
+static void qlisp_want_marker(struct qlisp_host *ha)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(ha->lock, flags);
+	ha->marker_pending = true;
+	if (ha->online && qlisp_req_reserve(ha, 1)) {
+		qlisp_put_marker(ha, 0, 0, MK_SYNC_ALL);
+		qlisp_req_post(ha);
+		ha->marker_pending = false;
+	}
+	spin_unlock_irqrestore(ha->lock, flags);
+}
+
+static int qlisp_bus_reset(struct qlisp_host *ha)
+{
+	int ret;
+
+	ret = qlisp_mbox_simple(ha, MBC_BUS_RESET,
+				max_t(unsigned int, qlisp_settle_secs(ha), 1),
+				0, 0);
+	if (ret)
+		return ret;
+	ha->stat_resets++;
+	ssleep(qlisp_settle_secs(ha));
+	qlisp_want_marker(ha);
+	return 0;
+}
+
+/*
+ * Bring the chip from reset to accepting commands: used at attach and by
+ * the host reset.  Runs with the adapter offline and interrupts off.
+ */
+static int qlisp_chip_init(struct qlisp_host *ha)
+{
+	int ret;
+
+	ret = qlisp_reset_chip(ha);
+	if (ret)
+		return ret;
+	ret = qlisp_mailbox_test(ha);
+	if (ret) {
+		dev_err(&ha->pdev->dev, "mailbox register test failed\n");
+		return ret;
+	}
+	ret = qlisp_start_fw(ha);
+	if (ret) {
+		dev_err(&ha->pdev->dev, "firmware did not start\n");
+		return ret;
+	}
+	ret = qlisp_configure_fw(ha);
+	if (ret)
+		dev_warn(&ha->pdev->dev,
+			 "some firmware parameters were refused\n");
+	ret = qlisp_init_rings(ha);
+	if (ret)
+		return ret;
+	qlisp_enable_intr(ha);
+	spin_lock_irq(ha->lock);
+	ha->online = true;
+	spin_unlock_irq(ha->lock);
+	if (bus_reset && !ha->set.reset_disable)
+		qlisp_bus_reset(ha);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Completion                                                          */
+/* ------------------------------------------------------------------ */
+
+/* A list of finished commands, linked through their private data. */
+struct qlisp_done {
+	struct scsi_cmnd *head;
+	struct scsi_cmnd **tail;
+};
+
+static void qlisp_done_init(struct qlisp_done *d)
+{
+	d->head = NULL;
+	d->tail = &d->head;
+}
+
+static struct qlisp_cmd_priv *qlisp_priv(struct scsi_cmnd *cmd)
+{
+	return scsi_cmd_priv(cmd);
+}
+
+/* Take @handle back from the firmware; NULL if it is not outstanding. */
+static struct scsi_cmnd *qlisp_take_handle(struct qlisp_host *ha, u32 handle)
+{
+	struct scsi_cmnd *cmd;
+
+	lockdep_assert_held(ha->lock);
+	if (handle >= QLISP_CAN_QUEUE || !ha->cmds[handle]) {
+		ha->stat_bad_handles++;
+		dev_warn_ratelimited(&ha->pdev->dev,
+				     "completion for unknown handle 0x%x\n",
+				     handle);
+		return NULL;
+	}
+	cmd = ha->cmds[handle];
+	ha->cmds[handle] = NULL;
+	qlisp_priv(cmd)->active = false;
+	return cmd;
+}
+
+static void qlisp_finish(struct qlisp_done *d, struct scsi_cmnd *cmd)
+{
+	scsi_dma_unmap(cmd);
+	*d->tail = cmd;
+	d->tail = &qlisp_priv(cmd)->next;
+	qlisp_priv(cmd)->next = NULL;
+}
+
+static void qlisp_done_all(struct qlisp_host *ha, struct qlisp_done *d)
+{
+	struct scsi_cmnd *cmd = d->head;
+
+	if (!cmd)
+		return;
+	while (cmd) {
+		struct scsi_cmnd *next = qlisp_priv(cmd)->next;
+
+		scsi_done(cmd);
+		cmd = next;
+	}
+	if (wq_has_sleeper(&ha->drain_wq))
+		wake_up(&ha->drain_wq);
+}
+
+static int qlisp_host_byte(struct qlisp_host *ha,
+			   const struct qlisp_status_entry *st,
+			   struct scsi_cmnd *cmd)
+{
+	u16 comp = le16_to_cpu(st->comp_status);
+	u16 state = le16_to_cpu(st->state_flags);
+	u32 resid;
+
+	if (st->hdr.flags & (EF_BAD_HEADER | EF_BAD_PAYLOAD)) {
+		dev_warn_ratelimited(&ha->pdev->dev,
+				     "firmware rejected a request (flags 0x%x)\n",
+				     st->hdr.flags);
+		return DID_ERROR;
+	}
+	if (st->hdr.flags & EF_FULL)
+		return DID_BUS_BUSY;
+
+	switch (comp) {
+	case CS_COMPLETE:
+		scsi_set_resid(cmd, 0);
+		return DID_OK;
+	case CS_DATA_UNDERRUN:
+		resid = le32_to_cpu(st->residual);
+		if (resid > scsi_bufflen(cmd)) {
+			dev_warn_ratelimited(&ha->pdev->dev,
+					     "residual %u beyond length %u\n",
+					     resid, scsi_bufflen(cmd));
+			return DID_ERROR;
+		}
+		scsi_set_resid(cmd, resid);
+		if (scsi_bufflen(cmd) - resid < cmd->underflow)
+			return DID_ERROR;
+		return DID_OK;
+	case CS_INCOMPLETE:
+		/* selection timeout: nobody at that target */
+		if (!(state & SS_GOT_TARGET))
+			return DID_NO_CONNECT;
+		return DID_ERROR;
+	case CS_RESET:
+		return DID_RESET;
+	case CS_ABORTED:
+		return DID_ABORT;
+	case CS_TIMEOUT:
+		return DID_TIME_OUT;
+	case CS_QUEUE_FULL:
+		return DID_OK;
+	default:
+		return DID_ERROR;
+	}
+}
+
+static void qlisp_status_entry(struct qlisp_host *ha,
+			       const struct qlisp_status_entry *st,
+			       struct qlisp_done *d)
+{
+	struct scsi_cmnd *cmd;
+	u16 comp, sstat, state, sense_len;
+	int host;
+
+	if (st->hdr.type != ET_STATUS && !st->hdr.flags) {
+		dev_warn_ratelimited(&ha->pdev->dev,
+				     "unexpected response entry type 0x%x\n",
+				     st->hdr.type);
+		return;
+	}
+	cmd = qlisp_take_handle(ha, le32_to_cpu(st->handle));
+	if (!cmd)
+		return;
+	comp = le16_to_cpu(st->comp_status);
+	sstat = le16_to_cpu(st->scsi_status) & 0xff;
+	state = le16_to_cpu(st->state_flags);
+	host = qlisp_host_byte(ha, st, cmd);
+	if (comp == CS_QUEUE_FULL && !sstat)
+		sstat = SAM_STAT_TASK_SET_FULL;
+	if (comp == CS_RESET ||
+	    (le16_to_cpu(st->status_flags) & SF_BUS_RESET))
+		ha->marker_pending = true;
+
+	if (sstat == SAM_STAT_CHECK_CONDITION && (state & SS_GOT_SENSE)) {
+		sense_len = min3((unsigned int)le16_to_cpu(st->sense_len),
+				 (unsigned int)sizeof(st->sense),
+				 (unsigned int)SCSI_SENSE_BUFFERSIZE);
+		memcpy(cmd->sense_buffer, st->sense, sense_len);
+	}
+	cmd->result = host << 16 | sstat;
+	qlisp_finish(d, cmd);
+}
+
+static void qlisp_process_responses(struct qlisp_host *ha, u16 rsp_in,
+				    struct qlisp_done *d)
+{
+	u16 start = ha->rsp_out;
+
+	if (rsp_in >= QLISP_RSP_LEN) {
+		dev_warn_ratelimited(&ha->pdev->dev,
+				     "response-in index %u out of range\n",
+				     rsp_in);
+		return;
+	}
+	dma_rmb();	/* entries are read after the index */
+	while (ha->rsp_out != rsp_in) {
+		const struct qlisp_status_entry *st =
+			ha->rsp_ring + ha->rsp_out * QLISP_ENTRY_SIZE;
+
+		qlisp_status_entry(ha, st, d);
+		ha->stat_responses++;
+		if (++ha->rsp_out == QLISP_RSP_LEN)
+			ha->rsp_out = 0;
+	}
+	if (ha->rsp_out != start)
+		qlisp_wr(ha, ISP_MBOX(5), ha->rsp_out);
+}
+
+static void qlisp_async_event(struct qlisp_host *ha, u16 mb0,
+			      struct qlisp_done *d)
+{
+	struct scsi_cmnd *cmd;
+	u32 handle;
+
+	switch (mb0) {
+	case MBA_FAST_POST:
+		handle = qlisp_rd(ha, ISP_MBOX(2)) << 16 |
+			 qlisp_rd(ha, ISP_MBOX(1));
+		cmd = qlisp_take_handle(ha, handle);
+		if (cmd) {
+			scsi_set_resid(cmd, 0);
+			cmd->result = DID_OK << 16;
+			qlisp_finish(d, cmd);
+		}
+		break;
+	case MBA_BUS_RESET:
+	case MBA_TIMEOUT_RESET:
+	case MBA_DEVICE_RESET:
+		dev_info(&ha->pdev->dev, "SCSI bus reset reported (0x%04x)\n",
+			 mb0);
+		ha->marker_pending = true;
+		if (mb0 == MBA_DEVICE_RESET)
+			break;
+		scsi_report_bus_reset(ha->shost, 0);
+		break;
+	case MBA_SYSTEM_ERR:
+	case MBA_REQ_XFER_ERR:
+	case MBA_RSP_XFER_ERR:
+		dev_err(&ha->pdev->dev,
+			"firmware error 0x%04x (0x%04x 0x%04x 0x%04x), resetting adapter\n",
+			mb0, qlisp_rd(ha, ISP_MBOX(1)),
+			qlisp_rd(ha, ISP_MBOX(2)), qlisp_rd(ha, ISP_MBOX(3)));
+		schedule_work(&ha->reset_work);
+		break;
+	default:
+		dev_dbg(&ha->pdev->dev, "async event 0x%04x\n", mb0);
+		break;
+	}
+}
+
+static irqreturn_t qlisp_intr(int irq, void *dev_id)
+{
+	struct qlisp_host *ha = dev_id;
+	bool mbox_done = false;
+	struct qlisp_done d;
+	u16 rsp_in;
+	int i;
+
+	qlisp_done_init(&d);
+	spin_lock(ha->lock);
+	if (!ha->intr_enabled || !(qlisp_rd(ha, ISP_ISR) & ISR_RISC_INT)) {
+		spin_unlock(ha->lock);
+		return IRQ_NONE;
+	}
+	ha->stat_intrs++;
+	/* the response-in index is read before the interrupt is cleared */
+	rsp_in = qlisp_rd(ha, ISP_MBOX(5));
+	if (qlisp_rd(ha, ISP_SEMA) & SEMA_LOCK) {
+		u16 mb0 = qlisp_rd(ha, ISP_MBOX(0));
+
+		if (mb0 < MBA_ASYNC) {
+			if (ha->mbox_busy) {
+				ha->mbox_out[0] = mb0;
+				for (i = 1; i < ISP_NMBOX; i++)
+					ha->mbox_out[i] =
+						qlisp_rd(ha, ISP_MBOX(i));
+				mbox_done = true;
+			} else {
+				dev_warn_ratelimited(&ha->pdev->dev,
+						     "unexpected mailbox status 0x%04x\n",
+						     mb0);
+			}
+		} else {
+			qlisp_async_event(ha, mb0, &d);
+		}
+		qlisp_wr(ha, ISP_SEMA, 0);
+	}
+	qlisp_wr(ha, ISP_HCCR, HCCR_CLR_RISC_INT);
+	if (ha->online) {
+		qlisp_process_responses(ha, rsp_in, &d);
+		if (ha->marker_pending && qlisp_req_reserve(ha, 1)) {
+			qlisp_put_marker(ha, 0, 0, MK_SYNC_ALL);
+			qlisp_req_post(ha);
+			ha->marker_pending = false;
+		}
+	}
+	spin_unlock(ha->lock);
+
+	if (mbox_done)
+		complete(&ha->mbox_done);
+	qlisp_done_all(ha, &d);
+	return IRQ_HANDLED;
+}
+
+/* ------------------------------------------------------------------ */
+/* Command submission                                                  */
+/* ------------------------------------------------------------------ */
+
+static QLISP_QC_RET qlisp_queuecommand(struct Scsi_Host *shost,
+				       struct scsi_cmnd *cmd)
+{
+	struct qlisp_host *ha = shost_priv(shost);
+	u32 tag = scsi_cmd_to_rq(cmd)->tag;
+	unsigned int entries;
+	unsigned long flags;
+	int nseg;
+
+	if (unlikely(tag >= QLISP_CAN_QUEUE || cmd->cmd_len > QLISP_MAX_CDB)) {
+		cmd->result = DID_ERROR << 16;
+		scsi_done(cmd);
+		return 0;
+	}
+	nseg = scsi_dma_map(cmd);
+	if (unlikely(nseg < 0))
+		return SCSI_MLQUEUE_HOST_BUSY;
+	entries = qlisp_entries_for_segs(nseg);
+
+	spin_lock_irqsave(ha->lock, flags);
+	if (unlikely(!ha->online || ha->cmds[tag]))
+		goto busy;
+	if (unlikely(ha->marker_pending)) {
+		if (!qlisp_req_reserve(ha, entries + 1))
+			goto busy;
+		qlisp_put_marker(ha, 0, 0, MK_SYNC_ALL);
+		ha->marker_pending = false;
+	} else if (!qlisp_req_reserve(ha, entries)) {
+		goto busy;
+	}
+	ha->cmds[tag] = cmd;
+	qlisp_priv(cmd)->handle = tag;
+	qlisp_priv(cmd)->active = true;
+	qlisp_build_command(ha, cmd, nseg, tag);
+	qlisp_req_post(ha);
+	spin_unlock_irqrestore(ha->lock, flags);
+	return 0;
+
+busy:
+	ha->stat_busy++;
+	spin_unlock_irqrestore(ha->lock, flags);
+	scsi_dma_unmap(cmd);
+	return SCSI_MLQUEUE_HOST_BUSY;
+}
+
+/* ------------------------------------------------------------------ */
+/* Error handling                                                      */
+/* ------------------------------------------------------------------ */
+
+/* Is anything outstanding on @id/@lun (-1: any)? */
+static bool qlisp_busy_on(struct qlisp_host *ha, int id, int lun)
+{
+	bool busy = false;
+	int i;
+
+	spin_lock_irq(ha->lock);
+	for (i = 0; i < QLISP_CAN_QUEUE && !busy; i++) {
+		struct scsi_cmnd *c = ha->cmds[i];
+
+		busy = c && (id < 0 || c->device->id == id) &&
+		       (lun < 0 || c->device->lun == lun);
+	}
+	spin_unlock_irq(ha->lock);
+	return busy;
+}
+
+/* Wait for the firmware to hand back what a reset or abort flushed. */
+static int qlisp_drain(struct qlisp_host *ha, int id, int lun)
+{
+	if (wait_event_timeout(ha->drain_wq, !qlisp_busy_on(ha, id, lun),
+			       QLISP_DRAIN_TIMEOUT))
+		return SUCCESS;
+	dev_warn(&ha->pdev->dev,
+		 "commands for %d:%d not returned by the firmware\n", id, lun);
+	return FAILED;
+}
+
+static int qlisp_eh_abort(struct scsi_cmnd *cmd)
+{
+	struct qlisp_host *ha = shost_priv(cmd->device->host);
+	struct scsi_device *sdev = cmd->device;
+	struct qlisp_cmd_priv *priv = qlisp_priv(cmd);
+	u16 mb[ISP_NMBOX] = { MBC_ABORT, sdev->id << 8 | (u8)sdev->lun };
+	u32 handle;
+	bool ours;
+	int ret;
+
+	spin_lock_irq(ha->lock);
+	handle = priv->handle;
+	ours = priv->active && handle < QLISP_CAN_QUEUE &&
+	       ha->cmds[handle] == cmd;
+	spin_unlock_irq(ha->lock);
+	if (!ours)
+		return SUCCESS;		/* already completed */
+
+	mb[2] = handle >> 16;
+	mb[3] = handle & 0xffff;
+	ret = qlisp_mbox(ha, mb, 0x0f, 0x01, QLISP_MBOX_TIMEOUT_MS);
+	sdev_printk(KERN_INFO, sdev, "abort handle %u: %s (0x%04x)\n", handle,
+		    ret ? "refused" : "done", mb[0]);
+	/* either way: done only once the firmware has given it back */
+	if (wait_event_timeout(ha->drain_wq,
+			       READ_ONCE(ha->cmds[handle]) != cmd,
+			       ret ? HZ : QLISP_DRAIN_TIMEOUT))
+		return SUCCESS;
+	return FAILED;
+}
+
+static int qlisp_eh_device_reset(struct scsi_cmnd *cmd)
+{
+	struct scsi_device *sdev = cmd->device;
+	struct qlisp_host *ha = shost_priv(sdev->host);
+	unsigned long flags;
+
+	if (qlisp_mbox_simple(ha, MBC_ABORT_DEVICE,
+			      sdev->id << 8 | (u8)sdev->lun, 0, 0))
+		return FAILED;
+	spin_lock_irqsave(ha->lock, flags);
+	if (qlisp_req_reserve(ha, 1)) {
+		qlisp_put_marker(ha, sdev->id, sdev->lun, MK_SYNC_DEVICE);
+		qlisp_req_post(ha);
+	} else {
+		ha->marker_pending = true;
+	}
+	spin_unlock_irqrestore(ha->lock, flags);
+	return qlisp_drain(ha, sdev->id, sdev->lun);
+}
+
+static int qlisp_eh_target_reset(struct scsi_cmnd *cmd)
+{
+	struct scsi_device *sdev = cmd->device;
+	struct qlisp_host *ha = shost_priv(sdev->host);
+	unsigned long flags;
+
+	if (qlisp_mbox_simple(ha, MBC_ABORT_TARGET, sdev->id << 8, 1, 0))
+		return FAILED;
+	spin_lock_irqsave(ha->lock, flags);
+	if (qlisp_req_reserve(ha, 1)) {
+		qlisp_put_marker(ha, sdev->id, 0, MK_SYNC_TARGET);
+		qlisp_req_post(ha);
+	} else {
+		ha->marker_pending = true;
+	}
+	spin_unlock_irqrestore(ha->lock, flags);
+	return qlisp_drain(ha, sdev->id, -1);
+}
+
+static int qlisp_eh_bus_reset(struct scsi_cmnd *cmd)
+{
+	struct qlisp_host *ha = shost_priv(cmd->device->host);
+
+	if (qlisp_bus_reset(ha))
+		return FAILED;
+	return qlisp_drain(ha, -1, -1);
+}
+
+/*
+ * Full re-initialisation: stop the chip, hand every outstanding command
+ * back with DID_RESET, and bring the chip up again from its reset.
+ */
+static int qlisp_reinit(struct qlisp_host *ha)
+{
+	struct qlisp_done d;
+	int i, ret;
+
+	mutex_lock(&ha->reset_mutex);
+	qlisp_done_init(&d);
+	qlisp_disable_intr(ha);
+	spin_lock_irq(ha->lock);
+	ha->online = false;
+	qlisp_wr(ha, ISP_HCCR, HCCR_PAUSE_RISC);
+	for (i = 0; i < QLISP_CAN_QUEUE; i++) {
+		struct scsi_cmnd *cmd = ha->cmds[i];
+
+		if (!cmd)
+			continue;
+		ha->cmds[i] = NULL;
+		qlisp_priv(cmd)->active = false;
+		cmd->result = DID_RESET << 16;
+		qlisp_finish(&d, cmd);
+	}
+	ha->marker_pending = false;
+	spin_unlock_irq(ha->lock);
+	qlisp_done_all(ha, &d);
+
+	ha->stat_resets++;
+	ret = qlisp_chip_init(ha);
+	if (ret) {
+		dev_err(&ha->pdev->dev, "adapter re-initialisation failed\n");
+	} else {
+		spin_lock_irq(ha->lock);
+		scsi_report_bus_reset(ha->shost, 0);
+		spin_unlock_irq(ha->lock);
+	}
+	mutex_unlock(&ha->reset_mutex);
+	return ret;
+}
+
+static int qlisp_eh_host_reset(struct scsi_cmnd *cmd)
+{
+	struct qlisp_host *ha = shost_priv(cmd->device->host);
+
+	dev_warn(&ha->pdev->dev, "host reset\n");
+	return qlisp_reinit(ha) ? FAILED : SUCCESS;
+}
+
+static void qlisp_reset_work(struct work_struct *work)
+{
+	struct qlisp_host *ha = container_of(work, struct qlisp_host,
+					     reset_work);
+
+	scsi_block_requests(ha->shost);
+	qlisp_reinit(ha);
+	scsi_unblock_requests(ha->shost);
+}
+
+/* ------------------------------------------------------------------ */
+/* Host template                                                       */
+/* ------------------------------------------------------------------ */
+
+static int qlisp_sdev_configure(QLISP_SDEV_CONFIGURE_ARGS)
+{
+	if (sdev->tagged_supported)
+		scsi_change_queue_depth(sdev, clamp(queue_depth, 1,
+						    QLISP_MAX_DEPTH));
+	else
+		scsi_change_queue_depth(sdev, 1);
+	return 0;
+}
+
+static int qlisp_change_queue_depth(struct scsi_device *sdev, int depth)
+{
+	if (!sdev->tagged_supported)
+		depth = 1;
+	return scsi_change_queue_depth(sdev, clamp(depth, 1,
+						   QLISP_MAX_DEPTH));
+}
+
+static struct qlisp_host *qlisp_dev_to_ha(struct device *dev)
+{
+	return shost_priv(class_to_shost(dev));
+}
+
+static ssize_t fw_version_show(struct device *dev,
+			       struct device_attribute *attr, char *buf)
+{
+	struct qlisp_host *ha = qlisp_dev_to_ha(dev);
+
+	return sysfs_emit(buf, "%u.%02u.%02u %s\n", ha->fw_major,
+			  ha->fw_minor, ha->fw_micro,
+			  ha->fw_from_file ? QLISP_FW_NAME : "rom");
+}
+static DEVICE_ATTR_RO(fw_version);
+
+static ssize_t chip_revision_show(struct device *dev,
+				  struct device_attribute *attr, char *buf)
+{
+	static const char * const names[] = {
+		[1] = "ISP1020", [2] = "ISP1020A", [3] = "ISP1040",
+		[4] = "ISP1040A", [5] = "ISP1040B", [6] = "ISP1040C",
+	};
+	struct qlisp_host *ha = qlisp_dev_to_ha(dev);
+	const char *name = ha->chip_rev < ARRAY_SIZE(names) ?
+			   names[ha->chip_rev] : NULL;
+
+	return sysfs_emit(buf, "%s (CONF0 %u, PCI revision 0x%02x)\n",
+			  name ? name : "unknown", ha->chip_rev,
+			  ha->pdev->revision);
+}
+static DEVICE_ATTR_RO(chip_revision);
+
+static ssize_t nvram_show(struct device *dev, struct device_attribute *attr,
+			  char *buf)
+{
+	struct qlisp_host *ha = qlisp_dev_to_ha(dev);
+	struct qlisp_settings *s = &ha->set;
+
+	return sysfs_emit(buf,
+			  "source=%s initiator_id=%u bus_reset_delay=%u reset_disable=%u selection_timeout=%u retry_count=%u retry_delay=%u tag_age=%u max_queue_depth=%u fifo_threshold=%u\n",
+			  s->nvram_valid ? "nvram" : "defaults",
+			  s->initiator_id, s->bus_reset_delay,
+			  s->reset_disable, s->selection_timeout,
+			  s->retry_count, s->retry_delay, s->tag_age,
+			  s->max_queue_depth, s->fifo_threshold);
+}
+static DEVICE_ATTR_RO(nvram);
+
+static ssize_t stats_show(struct device *dev, struct device_attribute *attr,
+			  char *buf)
+{
+	struct qlisp_host *ha = qlisp_dev_to_ha(dev);
+
+	return sysfs_emit(buf,
+			  "interrupts=%lu responses=%lu host_busy=%lu bad_handles=%lu resets=%lu\n",
+			  ha->stat_intrs, ha->stat_responses, ha->stat_busy,
+			  ha->stat_bad_handles, ha->stat_resets);
+}
+static DEVICE_ATTR_RO(stats);
+
+static struct attribute *qlisp_host_attrs[] = {
+	&dev_attr_fw_version.attr,
+	&dev_attr_chip_revision.attr,
+	&dev_attr_nvram.attr,
+	&dev_attr_stats.attr,
+	NULL
+};
+ATTRIBUTE_GROUPS(qlisp_host);
+
+static struct scsi_host_template qlisp_template = {
+	.module			= THIS_MODULE,
+	.name			= "QLogic ISP1020/1040 (qlisp)",
+	.proc_name		= QLISP_NAME,
+	.queuecommand		= qlisp_queuecommand,
+	.eh_abort_handler	= qlisp_eh_abort,
+	.eh_device_reset_handler = qlisp_eh_device_reset,
+	.eh_target_reset_handler = qlisp_eh_target_reset,
+	.eh_bus_reset_handler	= qlisp_eh_bus_reset,
+	.eh_host_reset_handler	= qlisp_eh_host_reset,
+	QLISP_HT_SDEV_CONFIGURE	= qlisp_sdev_configure,
+	.change_queue_depth	= qlisp_change_queue_depth,
+	.this_id		= 7,
+	.can_queue		= QLISP_CAN_QUEUE,
+	.cmd_per_lun		= QLISP_DEF_DEPTH,
+	.sg_tablesize		= QLISP_SG_TABLESIZE,
+	.max_sectors		= QLISP_MAX_SECTORS,
+	.max_segment_size	= QLISP_MAX_SEG_SIZE,
+	.dma_boundary		= 0xffffffff,
+	.cmd_size		= sizeof(struct qlisp_cmd_priv),
+	.track_queue_depth	= 1,
+	.shost_groups		= qlisp_host_groups,
+};
+
+/* ------------------------------------------------------------------ */
+/* PCI                                                                 */
+/* ------------------------------------------------------------------ */
+
+static int qlisp_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	struct Scsi_Host *shost;
+	struct qlisp_host *ha;
+	int ret;
+
+	if (pdev->subsystem_vendor == PCI_VENDOR_ID_AMI) {
+		dev_info(&pdev->dev, "AMI RAID adapter, not ours\n");
+		return -ENODEV;
+	}
+	ret = pcim_enable_device(pdev);
+	if (ret)
+		return ret;
+	pci_set_master(pdev);
+	ret = dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(32));
+	if (ret) {
+		dev_err(&pdev->dev, "no 32-bit DMA\n");
+		return ret;
+	}
+	ret = pcim_iomap_regions(pdev, BIT(1), QLISP_NAME);
+	if (ret) {
+		dev_err(&pdev->dev, "cannot map BAR1 registers\n");
+		return ret;
+	}
+
+	shost = scsi_host_alloc(&qlisp_template, sizeof(*ha));
+	if (!shost)
+		return -ENOMEM;
+	ha = shost_priv(shost);
+	ha->pdev = pdev;
+	ha->shost = shost;
+	ha->regs = pcim_iomap_table(pdev)[1];
+	ha->lock = shost->host_lock;
+	mutex_init(&ha->mbox_mutex);
+	mutex_init(&ha->reset_mutex);
+	init_completion(&ha->mbox_done);
+	init_waitqueue_head(&ha->drain_wq);
+	INIT_WORK(&ha->reset_work, qlisp_reset_work);
+
+	ret = -ENOMEM;
+	ha->req_ring = dma_alloc_coherent(&pdev->dev,
+					  QLISP_REQ_LEN * QLISP_ENTRY_SIZE,
+					  &ha->req_dma, GFP_KERNEL);
+	ha->rsp_ring = dma_alloc_coherent(&pdev->dev,
+					  QLISP_RSP_LEN * QLISP_ENTRY_SIZE,
+					  &ha->rsp_dma, GFP_KERNEL);
+	if (!ha->req_ring || !ha->rsp_ring)
+		goto err_free;
+
+	if (qlisp_rd(ha, ISP_ID_LO) != PCI_VENDOR_ID_QLOGIC) {
+		dev_err(&pdev->dev, "registers do not answer (ID 0x%04x)\n",
+			qlisp_rd(ha, ISP_ID_LO));
+		ret = -ENODEV;
+		goto err_free;
+	}
+	qlisp_wr(ha, ISP_ICR, 0);
+	ha->chip_rev = qlisp_rd(ha, ISP_CONF0) & CONF0_REV_MASK;
+	qlisp_read_nvram(ha);
+	shost->this_id = ha->set.initiator_id;
+	shost->max_id = QLISP_MAX_TARGETS;
+	shost->max_lun = QLISP_MAX_LUNS;
+	shost->max_channel = 0;
+	shost->max_cmd_len = QLISP_MAX_CDB;
+	shost->irq = pdev->irq;
+
+	qlisp_get_fw(ha);
+	if (!ha->fw && !strcmp(firmware, "file")) {
+		ret = -ENOENT;
+		goto err_free;
+	}
+
+	ret = request_irq(pdev->irq, qlisp_intr, IRQF_SHARED, QLISP_NAME, ha);
+	if (ret) {
+		dev_err(&pdev->dev, "cannot get IRQ %d\n", pdev->irq);
+		goto err_free;
+	}
+	ret = qlisp_chip_init(ha);
+	if (ret)
+		goto err_irq;
+	shost->can_queue = min_t(int, QLISP_CAN_QUEUE, ha->fw_max_cmds);
+
+	ret = scsi_add_host(shost, &pdev->dev);
+	if (ret)
+		goto err_stop;
+	pci_set_drvdata(pdev, ha);
+	dev_info(&pdev->dev,
+		 "%s, firmware %u.%02u.%02u (%s), SCSI ID %u, NVRAM %s, IRQ %d\n",
+		 ha->chip_rev == 5 ? "ISP1040B" : "ISP1020/1040",
+		 ha->fw_major, ha->fw_minor, ha->fw_micro,
+		 ha->fw_from_file ? QLISP_FW_NAME : "ROM",
+		 ha->set.initiator_id,
+		 ha->set.nvram_valid ? "valid" : "defaults", pdev->irq);
+	scsi_scan_host(shost);
+	return 0;
+
+err_stop:
+	qlisp_disable_intr(ha);
+	qlisp_wr(ha, ISP_ICR, ICR_SOFT_RESET);
+err_irq:
+	qlisp_disable_intr(ha);
+	free_irq(pdev->irq, ha);
+err_free:
+	if (ha->req_ring)
+		dma_free_coherent(&pdev->dev, QLISP_REQ_LEN * QLISP_ENTRY_SIZE,
+				  ha->req_ring, ha->req_dma);
+	if (ha->rsp_ring)
+		dma_free_coherent(&pdev->dev, QLISP_RSP_LEN * QLISP_ENTRY_SIZE,
+				  ha->rsp_ring, ha->rsp_dma);
+	release_firmware(ha->fw);
+	scsi_host_put(shost);
+	return ret;
+}
+
+/* Quiesce the chip: no interrupts, no DMA. */
+static void qlisp_stop(struct qlisp_host *ha)
+{
+	qlisp_disable_intr(ha);
+	spin_lock_irq(ha->lock);
+	ha->online = false;
+	spin_unlock_irq(ha->lock);
+	qlisp_wr(ha, ISP_HCCR, HCCR_PAUSE_RISC);
+	qlisp_wr(ha, ISP_ICR, ICR_SOFT_RESET);
+}
+
+static void qlisp_remove(struct pci_dev *pdev)
+{
+	struct qlisp_host *ha = pci_get_drvdata(pdev);
+	struct pci_dev *p = ha->pdev;
+
+	scsi_remove_host(ha->shost);
+	cancel_work_sync(&ha->reset_work);
+	qlisp_stop(ha);
+	free_irq(p->irq, ha);
+	dma_free_coherent(&p->dev, QLISP_REQ_LEN * QLISP_ENTRY_SIZE,
+			  ha->req_ring, ha->req_dma);
+	dma_free_coherent(&p->dev, QLISP_RSP_LEN * QLISP_ENTRY_SIZE,
+			  ha->rsp_ring, ha->rsp_dma);
+	release_firmware(ha->fw);
+	scsi_host_put(ha->shost);
+}
+
+static void qlisp_shutdown(struct pci_dev *pdev)
+{
+	struct qlisp_host *ha = pci_get_drvdata(pdev);
+
+	if (ha)
+		qlisp_stop(ha);
+}
+
+static const struct pci_device_id qlisp_pci_ids[] = {
+	{ PCI_DEVICE(PCI_VENDOR_ID_QLOGIC, PCI_DEVICE_ID_QLOGIC_ISP1020) },
+	{ }
+};
+MODULE_DEVICE_TABLE(pci, qlisp_pci_ids);
+
+static struct pci_driver qlisp_pci_driver = {
+	.name		= QLISP_NAME,
+	.id_table	= qlisp_pci_ids,
+	.probe		= qlisp_probe,
+	.remove		= qlisp_remove,
+	.shutdown	= qlisp_shutdown,
+};
+
+static int __init qlisp_init(void)
+{
+	if (strcmp(firmware, "auto") && strcmp(firmware, "file") &&
+	    strcmp(firmware, "rom")) {
+		pr_err(QLISP_NAME ": firmware= must be auto, file or rom\n");
+		return -EINVAL;
+	}
+	if (queue_depth < 1 || queue_depth > QLISP_MAX_DEPTH) {
+		pr_err(QLISP_NAME ": queue_depth= must be 1-%d\n",
+		       QLISP_MAX_DEPTH);
+		return -EINVAL;
+	}
+	if (settle_delay > 30) {
+		pr_err(QLISP_NAME ": settle_delay= must be at most 30\n");
+		return -EINVAL;
+	}
+	return pci_register_driver(&qlisp_pci_driver);
+}
+
+static void __exit qlisp_exit(void)
+{
+	pci_unregister_driver(&qlisp_pci_driver);
+}
+
+module_init(qlisp_init);
+module_exit(qlisp_exit);
+
+MODULE_AUTHOR("The qlisp authors");
+MODULE_DESCRIPTION("QLogic ISP1020/1040 PCI SCSI host adapter driver");
+MODULE_LICENSE("GPL");
+MODULE_VERSION(QLISP_VERSION);
+MODULE_FIRMWARE(QLISP_FW_NAME);
