@@ -268,7 +268,7 @@ struct qlisp_cmd_priv {
 	struct scsi_cmnd *next;
 };
 
-/**
+/*
  * struct qlisp_host - one ISP adapter
  *
  * Locking:
@@ -288,7 +288,7 @@ struct qlisp_host {
 	struct pci_dev *pdev;
 	struct Scsi_Host *shost;
 	void __iomem *regs;
-	spinlock_t *lock;
+	spinlock_t *lock;		/* the host_lock; see above */
 
 	/* rings (coherent DMA) */
 	void *req_ring;

@@ -18,12 +18,11 @@
 #endif
 
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 14, 0)
+#define QLISP_HAVE_SDEV_CONFIGURE	1
 #define QLISP_SDEV_CONFIGURE_ARGS	struct scsi_device *sdev, \
 					struct queue_limits *lim
-#define QLISP_HT_SDEV_CONFIGURE		.sdev_configure
 #else
 #define QLISP_SDEV_CONFIGURE_ARGS	struct scsi_device *sdev
-#define QLISP_HT_SDEV_CONFIGURE		.slave_configure
 #endif
 
 #endif /* _QLISP_COMPAT_H */

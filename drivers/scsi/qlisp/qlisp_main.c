@@ -36,27 +36,26 @@
 static char *firmware = "auto";
 module_param(firmware, charp, 0444);
 MODULE_PARM_DESC(firmware,
-		 "RISC firmware: auto (" QLISP_FW_NAME " if usable, else the chip's ROM firmware), file (require the file), rom (never load)");
+		 "RISC firmware: auto (file if usable, else ROM), file, rom");
 
 static bool fast_post;
 module_param(fast_post, bool, 0444);
 MODULE_PARM_DESC(fast_post,
-		 "Let the firmware report clean completions through mailboxes (fast posting) instead of status entries (default: off)");
+		 "Report clean completions by fast posting (default: off)");
 
 static bool bus_reset = true;
 module_param(bus_reset, bool, 0444);
 MODULE_PARM_DESC(bus_reset,
-		 "Reset the SCSI bus at attach unless the NVRAM disables it (default: on)");
+		 "Reset the SCSI bus at attach unless NVRAM says not to (default: on)");
 
 static int settle_delay = -1;
 module_param(settle_delay, int, 0444);
 MODULE_PARM_DESC(settle_delay,
-		 "Seconds to wait after a bus reset, 0-30; -1 uses the NVRAM value (default: -1)");
+		 "Seconds to wait after a bus reset, 0-30, -1 = NVRAM (default: -1)");
 
 static int queue_depth = QLISP_DEF_DEPTH;
 module_param(queue_depth, int, 0444);
-MODULE_PARM_DESC(queue_depth,
-		 "Tagged queue depth per device, 1-" __stringify(QLISP_MAX_DEPTH) " (default: " __stringify(QLISP_DEF_DEPTH) ")");
+MODULE_PARM_DESC(queue_depth, "Tagged queue depth per device, 1-64 (default: 32)");
 
 /* ------------------------------------------------------------------ */
 /* Mailbox commands                                                    */
@@ -186,7 +185,9 @@ static u16 qlisp_nvram_word(struct qlisp_host *ha, unsigned int addr)
 	}
 	for (i = 0; i < 16; i++) {
 		qlisp_nv_bit(ha, NV_SELECT | NV_CLOCK);
-		val = (val << 1) | !!(qlisp_rd(ha, ISP_NVRAM) & NV_DATA_IN);
+		val <<= 1;
+		if (qlisp_rd(ha, ISP_NVRAM) & NV_DATA_IN)
+			val |= 1;
 		qlisp_nv_bit(ha, NV_SELECT);
 	}
 	qlisp_nv_bit(ha, 0);
@@ -383,7 +384,7 @@ static int qlisp_reset_chip(struct qlisp_host *ha)
 	u16 conf1;
 
 	qlisp_wr(ha, ISP_ICR, ICR_SOFT_RESET);
-	udelay(100);
+	usleep_range(100, 200);
 	qlisp_wr(ha, ISP_CDMA_CONTROL, DMA_CONTROL_RESET);
 	qlisp_wr(ha, ISP_DDMA_CONTROL, DMA_CONTROL_RESET);
 	deadline = jiffies + msecs_to_jiffies(1000);
@@ -396,7 +397,7 @@ static int qlisp_reset_chip(struct qlisp_host *ha)
 	}
 	qlisp_wr(ha, ISP_CONF1, 0);
 	qlisp_wr(ha, ISP_HCCR, HCCR_RESET_RISC);
-	udelay(100);
+	usleep_range(100, 200);
 	qlisp_wr(ha, ISP_SEMA, 0);
 
 	conf1 = ha->set.fifo_threshold << CONF1_FIFO_SHIFT | CONF1_BURST;
@@ -462,11 +463,10 @@ static int qlisp_start_fw(struct qlisp_host *ha)
 	ha->fw_from_file = false;
 	if (ha->fw) {
 		start = qlisp_load_fw(ha);
-		if (start >= 0) {
-			ha->fw_from_file = true;
-		} else if (!strcmp(firmware, "file")) {
+		if (start < 0 && !strcmp(firmware, "file"))
 			return start;
-		} else {
+		ha->fw_from_file = start >= 0;
+		if (start < 0) {
 			dev_warn(&ha->pdev->dev,
 				 "using the chip's ROM firmware\n");
 			start = QLISP_FW_ORG;
@@ -1251,7 +1251,11 @@ static struct scsi_host_template qlisp_template = {
 	.eh_target_reset_handler = qlisp_eh_target_reset,
 	.eh_bus_reset_handler	= qlisp_eh_bus_reset,
 	.eh_host_reset_handler	= qlisp_eh_host_reset,
-	QLISP_HT_SDEV_CONFIGURE	= qlisp_sdev_configure,
+#ifdef QLISP_HAVE_SDEV_CONFIGURE
+	.sdev_configure		= qlisp_sdev_configure,
+#else
+	.slave_configure	= qlisp_sdev_configure,
+#endif
 	.change_queue_depth	= qlisp_change_queue_depth,
 	.this_id		= 7,
 	.can_queue		= QLISP_CAN_QUEUE,
