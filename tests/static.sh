@@ -1,0 +1,62 @@
+#!/bin/bash
+# Static gates for the driver and the model.  Each gate prints PASS/FAIL;
+# the last line is "N passed, N failed".
+#   W=1 build warnings, sparse (C=2), checkpatch --strict, kernel-doc,
+#   QEMU's checkpatch on the device model.
+set -uo pipefail
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+pass=0
+fail=0
+src=(drivers/scsi/qlisp/qlisp_main.c drivers/scsi/qlisp/qlisp_dma.c
+     drivers/scsi/qlisp/qlisp.h drivers/scsi/qlisp/qlisp_compat.h)
+log=$(mktemp -d)
+trap 'rm -rf "$log"' EXIT
+
+gate() { # name command...
+	local name=$1
+	shift
+	if "$@" >"$log/$name" 2>&1; then
+		echo "PASS static/$name"
+		pass=$((pass + 1))
+	else
+		echo "FAIL static/$name"
+		sed 's/^/    /' "$log/$name" | tail -n 40
+		fail=$((fail + 1))
+	fi
+}
+
+dpkg-query -W -f='${Status}' sparse 2>/dev/null | grep -q 'ok installed' || {
+	scripts/apt-setup.sh
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sparse >/dev/null
+}
+KDIR=${KDIR:-$(scripts/kernel-headers.sh)}
+kdoc=$(ls /usr/lib/linux-kbuild-*/scripts/kernel-doc 2>/dev/null | tail -n 1)
+
+# Warnings are what these builds are about: any compiler or sparse
+# diagnostic fails the gate.
+build_clean() { # extra make args...
+	make -s -C "$KDIR" M="$top/drivers/scsi/qlisp" CONFIG_SCSI_QLISP=m clean >/dev/null
+	make -C "$KDIR" M="$top/drivers/scsi/qlisp" CONFIG_SCSI_QLISP=m "$@" modules \
+		>"$log/build.out" 2>&1 || { cat "$log/build.out"; return 1; }
+	cat "$log/build.out"
+	! grep -E 'warning:|error:|sparse: ' "$log/build.out" | grep -v 'Skipping BTF'
+}
+gate build-W1 build_clean W=1
+# sparse must really have run on both files (an unusable sparse makes
+# kbuild skip the check quietly)
+sparse_clean() {
+	build_clean C=2 CHECK="sparse -Wbitwise -Wcast-to-as -Wdefault-bitfield-sign" &&
+		[ "$(grep -c '^  CHECK .*qlisp_\(main\|dma\)\.c' "$log/build.out")" -eq 2 ]
+}
+gate sparse sparse_clean
+gate checkpatch scripts/checkpatch.sh "${src[@]}"
+gate kernel-doc bash -c "out=\$(perl '$kdoc' -none ${src[*]} 2>&1 || true); echo \"\$out\"; [ -z \"\$out\" ]"
+qsrc=$(ls -d "${QLISP_CACHE:-$HOME/.cache/qlisp}"/qemu-src/qemu-7.2* 2>/dev/null | head -n1)
+if [ -n "$qsrc" ]; then
+	gate qemu-checkpatch perl "$qsrc/scripts/checkpatch.pl" --no-tree \
+		--file emu/hw/scsi/isp1040.c
+fi
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
