@@ -9,17 +9,18 @@ sg=$(disk_sg 0)
 host=$(hba_host)
 reset_count() { sed -n 's/.*resets=\([0-9]*\).*/\1/p' "/sys/class/scsi_host/host$host/stats"; }
 r0=$(reset_count)
+# rate-limited so that the writes are still going on during all three resets
 fio --name=reset --filename="$dev" --ioengine=libaio --iodepth=16 --direct=1 \
-	--rw=randwrite --bsrange=4k-256k --size=48m --verify=crc32c \
-	--verify_fatal=1 --do_verify=1 --verify_state_save=0 --randseed=$$ \
-	>/tmp/fio-reset.out 2>&1 &
+	--rw=randwrite --bsrange=4k-128k --size=32m --rate_iops=60 \
+	--verify=crc32c --verify_fatal=1 --do_verify=1 --verify_state_save=0 \
+	--randseed=$$ >/tmp/fio-reset.out 2>&1 &
 fpid=$!
-sleep 3
+sleep 2
 for how in -d -b -H; do
-	kill -0 $fpid 2>/dev/null || break
+	kill -0 $fpid 2>/dev/null || fail "fio finished before sg_reset $how: resets would not hit I/O"
 	run sg_reset $how "$sg" || fail "sg_reset $how $sg failed"
 	say "sg_reset $how done"
-	sleep 2
+	sleep 1
 done
 wait $fpid
 frc=$?

@@ -292,6 +292,9 @@ typedef struct ISPRequest {
     SCSIRequest *sreq;
     QEMUSGList qsg;
     uint64_t sg_extra;      /* bytes of segments beyond the CDB's length */
+    bool bounce;            /* too many segments for one I/O vector */
+    int cur_seg;            /* bounce copy position: segment ... */
+    uint64_t cur_off;       /* ... and offset in it */
     uint32_t handle;
     uint8_t bus, target, lun;
     uint16_t rflags;
@@ -446,8 +449,8 @@ static void isp_post_mbox_event(ISPState *s, const uint16_t *mb,
         if (!(mask & (1u << i))) {
             continue;
         }
-        /* Once the queues run, mb4/mb5 always show the queue pointers. */
-        if (s->queues_ok && (i == 4 || i == 5)) {
+        /* Once a queue is set up, mb4/mb5 always show its pointer. */
+        if ((i == 4 && s->req_ok) || (i == 5 && s->rsp_ok)) {
             continue;
         }
         s->mbox_out[i] = mb[i];
@@ -489,14 +492,19 @@ static void isp_request_free(ISPRequest *r)
     g_free(r);
 }
 
-static void isp_cancel_all(ISPState *s, bool silent, uint16_t comp,
+/*
+ * Cancel the matching active requests.  @async when called from a register
+ * write: then nothing waits for I/O inside the MMIO handler, and a request
+ * leaves the active list whenever its cancellation completes.
+ */
+static void isp_cancel_all(ISPState *s, bool silent, bool async, uint16_t comp,
                            uint16_t flags, int bus, int target, int lun)
 {
     ISPRequest *r;
 
     /*
-     * Cancelling waits for the request's I/O, and other requests may
-     * complete meanwhile: rescan from the head after each cancellation.
+     * A synchronous cancel waits for the request's I/O, and other requests
+     * may complete meanwhile: rescan from the head after each cancellation.
      * Each request is cancelled once, so this ends.
      */
 again:
@@ -512,7 +520,11 @@ again:
         r->cancel_comp = comp;
         r->cancel_flags = flags;
         /* isp_request_cancelled() moves it off the active list. */
-        scsi_req_cancel(r->sreq);
+        if (async) {
+            scsi_req_cancel_async(r->sreq, NULL);
+        } else {
+            scsi_req_cancel(r->sreq);
+        }
         goto again;
     }
 }
@@ -527,12 +539,12 @@ static void isp_rom_signature(ISPState *s)
 }
 
 /* RISC reset: firmware state is lost, RISC RAM is kept. */
-static void isp_risc_reset(ISPState *s)
+static void isp_risc_reset(ISPState *s, bool async)
 {
     ISPRequest *r, *tmp;
     int b, t, l;
 
-    isp_cancel_all(s, true, CS_RESET, 0, -1, -1, -1);
+    isp_cancel_all(s, true, async, CS_RESET, 0, -1, -1, -1);
     QTAILQ_FOREACH_SAFE(r, &s->done, next, tmp) {
         QTAILQ_REMOVE(&s->done, r, next);
         isp_request_free(r);
@@ -577,10 +589,10 @@ static void isp_risc_reset(ISPState *s)
     isp_update_irq(s);
 }
 
-static void isp_chip_reset(ISPState *s)
+static void isp_chip_reset(ISPState *s, bool async)
 {
     trace_isp1040_chip_reset();
-    isp_risc_reset(s);
+    isp_risc_reset(s, async);
     s->conf1 = 0;
     s->icr = 0;
     s->risc_paused = false;
@@ -749,6 +761,38 @@ static void isp_fw_identify(ISPState *s, uint16_t start)
     }
 }
 
+/*
+ * Is [addr, addr + len) guest RAM?  The chip's DMA engine may only target
+ * memory: a transfer aimed at device registers (our own BAR included) is
+ * refused, so guest data can never turn into register writes.  The walk
+ * advances by at least one byte per step; a step of zero ends it.
+ */
+static bool isp_dma_is_ram(ISPState *s, uint64_t addr, uint64_t len,
+                           bool is_write)
+{
+    AddressSpace *as = pci_get_address_space(PCI_DEVICE(s));
+
+    if (len == 0 || addr + len < addr) {
+        return false;
+    }
+    RCU_READ_LOCK_GUARD();
+    while (len) {
+        hwaddr xlat, l = len;
+        MemoryRegion *mr = address_space_translate(as, addr, &xlat, &l,
+                                                   is_write,
+                                                   MEMTXATTRS_UNSPECIFIED);
+
+        if (!l || !memory_region_is_ram(mr) ||
+            memory_region_is_ram_device(mr) ||
+            (is_write && mr->readonly)) {
+            return false;
+        }
+        addr += l;
+        len -= l;
+    }
+    return true;
+}
+
 static uint64_t isp_mbox_addr(const uint16_t *mb, bool a64)
 {
     uint64_t addr = (uint64_t)mb[2] << 16 | mb[3];
@@ -772,6 +816,11 @@ static uint16_t isp_mbc_load_dump(ISPState *s, const uint16_t *in, bool a64,
     if (count == 0 || risc + count > ISP_RAM_WORDS) {
         trace_isp1040_bad_mbox_param(in[0], risc, count);
         return MBS_PARAM_ERROR;
+    }
+    if (!isp_dma_is_ram(s, addr, count * 2, !load)) {
+        trace_isp1040_dma_error(load ? "load_ram" : "dump_ram", addr,
+                                count * 2);
+        return MBS_HOST_IF_ERROR;
     }
     buf = g_new(uint16_t, count);
     if (load) {
@@ -802,16 +851,10 @@ static uint16_t isp_mbc_load_dump(ISPState *s, const uint16_t *in, bool a64,
 static bool isp_ring_valid(ISPState *s, uint64_t base, uint32_t len,
                            bool is_write)
 {
-    AddressSpace *as = pci_get_address_space(PCI_DEVICE(s));
-
     if (len < ISP_MIN_QUEUE_LEN || len > ISP_MAX_QUEUE_LEN) {
         return false;
     }
-    if (base + (uint64_t)len * ISP_ENTRY_SIZE < base) {
-        return false;
-    }
-    return address_space_access_valid(as, base, (hwaddr)len * ISP_ENTRY_SIZE,
-                                      is_write, MEMTXATTRS_UNSPECIFIED);
+    return isp_dma_is_ram(s, base, (uint64_t)len * ISP_ENTRY_SIZE, is_write);
 }
 
 static uint16_t isp_mbc_init_queue(ISPState *s, const uint16_t *in,
@@ -997,18 +1040,23 @@ static ISPBus *isp_decode_target(ISPState *s, uint8_t tbyte, int *bus,
 static bool isp_add_segment(ISPState *s, ISPRequest *r, uint64_t addr,
                             uint32_t len, bool is_write)
 {
-    AddressSpace *as = pci_get_address_space(PCI_DEVICE(s));
+    QEMUSGList *qsg = &r->qsg;
 
     if (len == 0) {
         return true;
     }
-    if (addr + len < addr ||
-        !address_space_access_valid(as, addr, len, is_write,
-                                    MEMTXATTRS_UNSPECIFIED)) {
+    if (!isp_dma_is_ram(s, addr, len, is_write)) {
         trace_isp1040_dma_error("segment", addr, len);
         return false;
     }
-    qemu_sglist_add(&r->qsg, addr, len);
+    /* physically adjacent segments become one */
+    if (qsg->nsg &&
+        qsg->sg[qsg->nsg - 1].base + qsg->sg[qsg->nsg - 1].len == addr) {
+        qsg->sg[qsg->nsg - 1].len += len;
+        qsg->size += len;
+        return true;
+    }
+    qemu_sglist_add(qsg, addr, len);
     return true;
 }
 
@@ -1119,7 +1167,7 @@ static void isp_start_command(ISPState *s, uint8_t (*ents)[ISP_ENTRY_SIZE],
         if (i < inline_segs) {
             const uint8_t *p = a64 ? &e[40 + 12 * i] : &e[32 + 8 * i];
 
-            addr = a64 ? ldq_le_p(p) : ldl_le_p(p);
+            addr = a64 ? ldq_le_p(p) : (uint32_t)ldl_le_p(p);
             len = ldl_le_p(p + (a64 ? 8 : 4));
         } else {
             uint32_t k = i - inline_segs;
@@ -1127,7 +1175,7 @@ static void isp_start_command(ISPState *s, uint8_t (*ents)[ISP_ENTRY_SIZE],
             const uint8_t *p = a64 ? &c[4 + 12 * (k % cont_segs)]
                                    : &c[8 + 8 * (k % cont_segs)];
 
-            addr = a64 ? ldq_le_p(p) : ldl_le_p(p);
+            addr = a64 ? ldq_le_p(p) : (uint32_t)ldl_le_p(p);
             len = ldl_le_p(p + (a64 ? 8 : 4));
         }
         ok = isp_add_segment(s, r, addr, len, is_write);
@@ -1178,6 +1226,7 @@ static void isp_start_command(ISPState *s, uint8_t (*ents)[ISP_ENTRY_SIZE],
     } else {
         r->sg_extra = total;
     }
+    r->bounce = r->qsg.nsg > IOV_MAX;
 
     QTAILQ_INSERT_TAIL(&s->active, r, next);
     s->nactive++;
@@ -1453,14 +1502,15 @@ static uint16_t isp_mbox_command(ISPState *s, const uint16_t *in,
         if (!isp_mbox_target(s, in[1], &lun, &busno, &target)) {
             return MBS_PARAM_ERROR;
         }
-        isp_cancel_all(s, false, CS_ABORTED, SF_ABORTED, busno, target, lun);
+        isp_cancel_all(s, false, false, CS_ABORTED, SF_ABORTED, busno, target,
+                       lun);
         return MBS_COMPLETE;
     case MBC_ABORT_TARGET:
         if (!isp_mbox_target(s, in[1] & 0xff00, NULL, &busno, &target)) {
             return MBS_PARAM_ERROR;
         }
-        isp_cancel_all(s, false, CS_RESET, SF_DEVICE_RESET, busno, target,
-                       -1);
+        isp_cancel_all(s, false, false, CS_RESET, SF_DEVICE_RESET, busno,
+                       target, -1);
         isp_reset_devices(s, busno, target);
         return MBS_COMPLETE;
     case MBC_BUS_RESET:
@@ -1469,7 +1519,8 @@ static uint16_t isp_mbox_command(ISPState *s, const uint16_t *in,
             return MBS_PARAM_ERROR;
         }
         trace_isp1040_bus_reset(busno, in[1]);
-        isp_cancel_all(s, false, CS_RESET, SF_BUS_RESET, busno, -1, -1);
+        isp_cancel_all(s, false, false, CS_RESET, SF_BUS_RESET, busno, -1,
+                       -1);
         isp_reset_devices(s, busno, -1);
         return MBS_COMPLETE;
     case MBC_STOP_QUEUE:
@@ -1480,8 +1531,8 @@ static uint16_t isp_mbox_command(ISPState *s, const uint16_t *in,
             return MBS_PARAM_ERROR;
         }
         if (op == MBC_ABORT_QUEUE) {
-            isp_cancel_all(s, false, CS_ABORTED, SF_ABORTED, busno, target,
-                           lun);
+            isp_cancel_all(s, false, false, CS_ABORTED, SF_ABORTED, busno,
+                           target, lun);
         }
         return MBS_COMPLETE;
     case MBC_GET_DEV_QUEUE_STATUS: {
@@ -1710,7 +1761,41 @@ static QEMUSGList *isp_get_sg_list(SCSIRequest *sreq)
 {
     ISPRequest *r = sreq->hba_private;
 
-    return &r->qsg;
+    return r->bounce ? NULL : &r->qsg;
+}
+
+/*
+ * Commands with more segments than the block layer takes in one I/O vector
+ * move their data through the device's buffer, one chunk per call, copied
+ * here to or from the segments.  The cursor makes each call linear in the
+ * segments it touches.
+ */
+static void isp_transfer_data(SCSIRequest *sreq, uint32_t len)
+{
+    ISPRequest *r = sreq->hba_private;
+    PCIDevice *d = PCI_DEVICE(r->s);
+    uint8_t *buf = scsi_req_get_buf(sreq);
+    bool to_guest = sreq->cmd.mode == SCSI_XFER_FROM_DEV;
+
+    while (len && r->cur_seg < r->qsg.nsg) {
+        ScatterGatherEntry *e = &r->qsg.sg[r->cur_seg];
+        uint64_t n = MIN(len, e->len - r->cur_off);
+        dma_addr_t addr = e->base + r->cur_off;
+        MemTxResult res = to_guest ? pci_dma_write(d, addr, buf, n)
+                                   : pci_dma_read(d, addr, buf, n);
+
+        if (res != MEMTX_OK) {
+            trace_isp1040_dma_error("bounce", addr, n);
+        }
+        buf += n;
+        len -= n;
+        r->cur_off += n;
+        if (r->cur_off == e->len) {
+            r->cur_seg++;
+            r->cur_off = 0;
+        }
+    }
+    scsi_req_continue(sreq);
 }
 
 static void isp_command_complete(SCSIRequest *sreq, size_t resid)
@@ -1760,6 +1845,7 @@ static const struct SCSIBusInfo isp_scsi_info = {
     .max_target = ISP_MAX_TARGETS - 1,
     .max_lun = ISP_MAX_LUNS - 1,
     .complete = isp_command_complete,
+    .transfer_data = isp_transfer_data,
     .cancel = isp_request_cancelled,
     .get_sg_list = isp_get_sg_list,
 };
@@ -1834,11 +1920,11 @@ static void isp_hccr_write(ISPState *s, uint16_t val)
 {
     switch (val & HCCR_CMD_MASK) {
     case HCCR_CMD_RESET:
-        isp_risc_reset(s);
+        isp_risc_reset(s, true);
         s->risc_paused = true;      /* held in reset until released */
         break;
     case HCCR_CMD_RST_REL:
-        isp_risc_reset(s);
+        isp_risc_reset(s, true);
         s->risc_paused = false;
         break;
     case HCCR_CMD_PAUSE:
@@ -1893,7 +1979,7 @@ static void isp_reg_write(void *opaque, hwaddr addr, uint64_t data,
     case R_ICR:
         if (val & ICR_SOFT_RESET) {
             /* completes at once: the bit reads back clear */
-            isp_chip_reset(s);
+            isp_chip_reset(s, true);
             val &= ~ICR_SOFT_RESET;
         }
         s->icr = val;
@@ -2005,7 +2091,7 @@ static void isp_realize(PCIDevice *dev, Error **errp)
                       &isp_scsi_info);
     }
     isp_nvram_init(s);
-    isp_chip_reset(s);
+    isp_chip_reset(s, false);
 
     isp_add_stat(obj, "stat-cmds", &s->stat_cmds);
     isp_add_stat(obj, "stat-cont-entries", &s->stat_cont_entries);
@@ -2025,7 +2111,7 @@ static void isp_exit(PCIDevice *dev)
 {
     ISPState *s = ISP1040(dev);
 
-    isp_risc_reset(s);
+    isp_risc_reset(s, false);
     qemu_bh_delete(s->bh);
     timer_free(s->rsp_timer);
     g_free(s->ram);
@@ -2035,7 +2121,7 @@ static void isp_device_reset(DeviceState *dev)
 {
     ISPState *s = ISP1040(dev);
 
-    isp_chip_reset(s);
+    isp_chip_reset(s, false);
     s->ram_written = false;
     memset(s->ram, 0, ISP_RAM_WORDS * sizeof(uint16_t));
 }

@@ -1,0 +1,444 @@
+#!/usr/bin/python3
+"""Run the qlisp guest test cases in QEMU (TCG) against one or more suites.
+
+A suite (tests/suites/NAME.py, a dict SUITE) names the HBA QEMU creates, the
+disks behind it and the guest driver; the same guest cases (tests/cases/*.sh)
+run against every suite.
+
+Output: "PASS suite/case (12.3s)" or "FAIL suite/case: reason" per case, and
+as the last line "N passed, N failed".  Exit status 1 when anything failed.
+
+Host channel: the guest's ttyS1 is a unix socket this runner listens on.  The
+guest sends @@BOOTED, @@START <case>, @@RESULT <case> PASS|FAIL <reason>,
+@@LOG <text>, @@QMP ..., @@GET <key>, @@DONE; requests are answered with one
+@@REPLY line (see tests/guest/lib.sh).
+"""
+import argparse
+import json
+import os
+import runpy
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+TESTS = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(TESTS)
+CACHE = os.environ.get("QLISP_CACHE", os.path.expanduser("~/.cache/qlisp"))
+ROMS = {  # file QEMU needs -> Debian package providing it
+    "/usr/share/seabios/bios-256k.bin": "seabios",
+    "/usr/share/qemu/kvmvapic.bin": "qemu-system-data",
+    "/usr/share/qemu/linuxboot_dma.bin": "qemu-system-data",
+}
+
+
+def log(msg):
+    print("run-vm: " + msg, file=sys.stderr, flush=True)
+
+
+def out(msg):
+    print(msg, flush=True)
+
+
+def ensure_roms():
+    missing = sorted({pkg for f, pkg in ROMS.items() if not os.path.exists(f)})
+    if not missing:
+        return
+    log("installing " + " ".join(missing))
+    subprocess.run([os.path.join(TOP, "scripts", "apt-setup.sh")], check=True)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends"] + missing,
+                   check=True, stdout=subprocess.DEVNULL,
+                   env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+
+
+def load_suite(name):
+    path = name if name.endswith(".py") else os.path.join(TESTS, "suites", name + ".py")
+    if not os.path.exists(path):
+        raise SystemExit("run-vm: no suite %s (%s)" % (name, path))
+    suite = dict(runpy.run_path(path)["SUITE"])
+    suite.setdefault("name", os.path.basename(path)[:-3])
+    suite.setdefault("proc_name", suite["driver"])
+    suite.setdefault("modargs", [])
+    suite.setdefault("case_timeout", 240)
+    suite.setdefault("timeouts", {})
+    suite.setdefault("guest", {})
+    suite.setdefault("extra_args", [])
+    return suite
+
+
+class QMP:
+    """Minimal synchronous QMP client over an accepted unix socket."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = b""
+        self.sock.settimeout(30)
+        self._read()  # greeting
+        self.call("qmp_capabilities")
+
+    def _read(self):
+        while b"\n" not in self.buf:
+            data = self.sock.recv(65536)
+            if not data:
+                raise EOFError("QMP closed")
+            self.buf += data
+        line, self.buf = self.buf.split(b"\n", 1)
+        return json.loads(line)
+
+    def call(self, cmd, **args):
+        msg = {"execute": cmd}
+        if args:
+            msg["arguments"] = args
+        self.sock.sendall(json.dumps(msg).encode() + b"\n")
+        while True:
+            resp = self._read()
+            if "return" in resp:
+                return resp["return"]
+            if "error" in resp:
+                raise RuntimeError("%s: %s" % (resp["error"].get("class"),
+                                               resp["error"].get("desc")))
+            # events are skipped
+
+
+class Run:
+    """One QEMU boot of one suite."""
+
+    def __init__(self, suite, cases, args, kernel, initrd):
+        self.suite = suite
+        self.cases = cases
+        self.args = args
+        self.kernel = kernel
+        self.initrd = initrd
+        self.name = suite["name"]
+        self.resdir = os.path.join(args.results, self.name)
+        self.results = {}  # case -> (ok, reason, seconds)
+        self.qemu = None
+        self.qmp = None
+        self.transcript = None
+
+    # -- setup ------------------------------------------------------------
+    def qemu_cmd(self, disks, chan_path, qmp_path):
+        s = self.suite
+        ddesc = ",".join("%d:%d:%d" % (d["target"], d["lun"], d["size_mib"])
+                         for d in s["disks"])
+        append = ["console=ttyS0", "panic=-1", "oops=panic", "loglevel=6",
+                  "vmt_suite=" + self.name, "vmt_cases=" + ",".join(self.cases),
+                  "vmt_driver=" + s["driver"], "vmt_proc=" + s["proc_name"],
+                  "vmt_qom=" + s["qom"], "vmt_disks=" + ddesc]
+        if s["modargs"]:
+            append.append("vmt_modargs=" + ":".join(s["modargs"]))
+        append += s.get("kernel_args", [])
+        cmd = [self.args.qemu, "-L", "/usr/share/seabios", "-L", "/usr/share/qemu",
+               "-machine", "pc", "-accel", "tcg", "-m", str(self.args.mem),
+               "-smp", "2", "-nographic", "-no-reboot", "-vga", "none",
+               "-nic", "none", "-monitor", "none",
+               "-kernel", self.kernel, "-initrd", self.initrd,
+               "-append", " ".join(append),
+               "-serial", "file:" + os.path.join(self.resdir, "console.log"),
+               "-chardev", "socket,id=chan,path=" + chan_path,
+               "-serial", "chardev:chan",
+               "-chardev", "socket,id=qmp,path=" + qmp_path,
+               "-mon", "chardev=qmp,mode=control"]
+        cmd += s["hba"]
+        for i, (d, img) in enumerate(zip(s["disks"], disks)):
+            cmd += ["-drive", "if=none,id=d%d,file=%s,format=raw,cache=writeback" % (i, img),
+                    "-device", "scsi-hd,bus=%s,scsi-id=%d,lun=%d,drive=d%d"
+                    % (s["bus"], d["target"], d["lun"], i)]
+        cmd += s["extra_args"]
+        return cmd
+
+    def run(self):
+        os.makedirs(self.resdir, exist_ok=True)
+        for f in ("console.log", "channel.log", "qemu.log"):
+            try:
+                os.unlink(os.path.join(self.resdir, f))
+            except FileNotFoundError:
+                pass
+        work = tempfile.mkdtemp(prefix="qlisp-%s-" % self.name, dir="/dev/shm")
+        try:
+            return self._run(work)
+        finally:
+            if self.qemu and self.qemu.poll() is None:
+                self.qemu.kill()
+                self.qemu.wait()
+            if self.args.keep:
+                log("kept disks and sockets in " + work)
+            else:
+                shutil.rmtree(work, ignore_errors=True)
+
+    def _run(self, work):
+        s = self.suite
+        disks = []
+        for i, d in enumerate(s["disks"]):
+            img = os.path.join(work, "d%d.img" % i)
+            with open(img, "wb") as f:
+                f.truncate(d["size_mib"] << 20)  # sparse
+            disks.append(img)
+        chan_path = os.path.join(work, "chan.sock")
+        qmp_path = os.path.join(work, "qmp.sock")
+        listeners = {}
+        for p in (chan_path, qmp_path):
+            l = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            l.bind(p)
+            l.listen(1)
+            l.settimeout(20)
+            listeners[p] = l
+        cmd = self.qemu_cmd(disks, chan_path, qmp_path)
+        self.transcript = open(os.path.join(self.resdir, "channel.log"), "w")
+        self.transcript.write("# " + " ".join(cmd) + "\n")
+        qlog = open(os.path.join(self.resdir, "qemu.log"), "w")
+        self.t_start = time.monotonic()
+        self.qemu = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=qlog,
+                                     stderr=subprocess.STDOUT, cwd=work)
+        try:
+            chan, _ = listeners[chan_path].accept()
+            qsock, _ = listeners[qmp_path].accept()
+            self.qmp = QMP(qsock)
+        except (OSError, EOFError, ValueError) as e:
+            time.sleep(0.5)
+            return self.abort("QEMU did not start (%s): %s" % (e, self.qemu_log_tail()))
+        for l in listeners.values():
+            l.close()
+        return self.loop(chan)
+
+    # -- main loop --------------------------------------------------------
+    def case_timeout(self, case):
+        return self.suite["timeouts"].get(case, self.suite["case_timeout"]) * self.args.timeout_scale
+
+    def loop(self, chan):
+        buf = b""
+        current = None
+        t_case = None
+        booted = False
+        deadline_total = self.t_start + self.args.timeout_total
+        deadline = self.t_start + self.args.boot_timeout
+        while True:
+            now = time.monotonic()
+            if now > deadline_total:
+                return self.abort("overall timeout (%ds) reached" % self.args.timeout_total, current, t_case)
+            if now > deadline:
+                if not booted:
+                    return self.abort("guest did not boot within %ds" % self.args.boot_timeout)
+                if current:
+                    return self.abort("timeout after %ds" % self.case_timeout(current), current, t_case)
+                return self.abort("guest went silent between cases", current, t_case)
+            r, _, _ = select.select([chan], [], [], 0.5)
+            if not r:
+                if self.qemu.poll() is not None:
+                    return self.abort("QEMU exited with status %d" % self.qemu.returncode, current, t_case)
+                continue
+            data = chan.recv(65536)
+            if not data:
+                self.qemu_wait(10)
+                return self.abort("host channel closed (QEMU exit %s)" % self.qemu.poll(), current, t_case)
+            buf += data
+            while b"\n" in buf:
+                raw, buf = buf.split(b"\n", 1)
+                line = raw.decode("utf-8", "replace").strip("\r\x00 ")
+                if not line.startswith("@@"):
+                    continue
+                self.transcript.write("%8.2f < %s\n" % (time.monotonic() - self.t_start, line))
+                self.transcript.flush()
+                word, _, rest = line.partition(" ")
+                if word == "@@BOOTED":
+                    booted = True
+                    self.boot_time = time.monotonic() - self.t_start
+                    log("%s: guest booted in %.1fs (guest uptime %ss)" % (self.name, self.boot_time, rest))
+                    deadline = time.monotonic() + 60
+                elif word == "@@START":
+                    current = rest.strip()
+                    t_case = time.monotonic()
+                    deadline = t_case + self.case_timeout(current)
+                elif word == "@@RESULT":
+                    case, _, rest2 = rest.partition(" ")
+                    verdict, _, reason = rest2.partition(" ")
+                    secs = time.monotonic() - (t_case or self.t_start)
+                    self.report(case, verdict == "PASS", reason, secs)
+                    current = None
+                    deadline = time.monotonic() + 60
+                elif word == "@@LOG":
+                    log("%s: %s" % (self.name, rest))
+                elif word in ("@@QMP", "@@GET"):
+                    t_req = time.monotonic()
+                    reply = self.request(word, rest)
+                    self.transcript.write("%8.2f > %s\n" % (time.monotonic() - self.t_start, reply))
+                    chan.sendall(reply.encode() + b"\n")
+                    deadline += time.monotonic() - t_req  # host time does not count
+                elif word == "@@DONE":
+                    self.qemu_wait(30)
+                    return self.finish()
+
+    def request(self, word, rest):
+        try:
+            if word == "@@GET":
+                val = self.suite["guest"].get(rest.strip())
+                if val is None:
+                    return "@@REPLY ERROR no such key " + rest.strip()
+                return "@@REPLY " + str(val).replace("\n", " ")
+            op, _, argstr = rest.partition(" ")
+            if op == "qom-get":
+                path, prop = argstr.split(None, 1)
+                val = self.qmp.call("qom-get", path=path, property=prop.strip())
+            elif op == "qom-set":
+                path, prop, value = argstr.split(None, 2)
+                try:
+                    value = json.loads(value)
+                except ValueError:
+                    pass
+                val = self.qmp.call("qom-set", path=path, property=prop, value=value)
+            elif op == "hmp":
+                val = self.qmp.call("human-monitor-command", **{"command-line": argstr})
+                return "@@REPLY " + json.dumps(val)
+            else:
+                return "@@REPLY ERROR unknown request " + op
+            return "@@REPLY " + json.dumps(val)
+        except Exception as e:  # the guest gets the error, the run goes on
+            return "@@REPLY ERROR " + str(e).replace("\n", " ")
+
+    # -- verdicts -----------------------------------------------------------
+    def report(self, case, ok, reason, secs):
+        if case not in self.cases or case in self.results:
+            log("%s: unexpected result for %s ignored" % (self.name, case))
+            return
+        self.results[case] = (ok, reason, secs)
+        if ok:
+            out("PASS %s/%s (%.1fs)" % (self.name, case, secs))
+        else:
+            out("FAIL %s/%s: %s (%.1fs)" % (self.name, case, reason, secs))
+
+    def qemu_wait(self, secs):
+        try:
+            self.qemu.wait(secs)
+        except subprocess.TimeoutExpired:
+            self.qemu.kill()
+            self.qemu.wait()
+
+    def qemu_log_tail(self):
+        try:
+            with open(os.path.join(self.resdir, "qemu.log")) as f:
+                return " ".join(f.read().split("\n")[-5:]).strip()
+        except OSError:
+            return ""
+
+    def diagnose(self):
+        """Before killing a stuck guest: is QEMU alive, and what do the
+        guest's blocked tasks and CPUs do (sysrq w + l, to the console)?"""
+        if not self.qmp or not self.qemu or self.qemu.poll() is not None:
+            return "QEMU gone"
+        try:
+            self.qmp.sock.settimeout(5)
+            st = self.qmp.call("query-status")
+            for key in ("alt-sysrq-w", "alt-sysrq-l"):
+                self.qmp.call("human-monitor-command", **{"command-line": "sendkey " + key})
+                time.sleep(2)
+            return "QEMU %s; sysrq w/l sent, see console" % st.get("status")
+        except Exception as e:
+            return "QEMU monitor unresponsive (%s)" % e
+
+    def abort(self, why, current=None, t_case=None):
+        if "timeout" in why or "did not boot" in why or "silent" in why:
+            note = self.diagnose()
+            log("%s: %s: %s" % (self.name, why, note))
+            if self.transcript:
+                self.transcript.write("# %s: %s\n" % (why, note))
+        if self.qemu and self.qemu.poll() is None:
+            self.qemu.kill()
+            self.qemu.wait()
+        if current and current not in self.results:
+            self.report(current, False, why, time.monotonic() - (t_case or self.t_start))
+        for c in self.cases:
+            if c not in self.results:
+                self.report(c, False, "not run: " + why, 0.0)
+        return self.finish()
+
+    def finish(self):
+        for c in self.cases:
+            if c not in self.results:
+                self.report(c, False, "no result from the guest", 0.0)
+        if self.transcript:
+            self.transcript.close()
+        failed = [c for c in self.cases if not self.results[c][0]]
+        if failed:
+            self.show_console()
+        total = time.monotonic() - self.t_start if hasattr(self, "t_start") else 0
+        log("%s: %d cases in %.1fs, results in %s" % (self.name, len(self.cases), total, self.resdir))
+        return self.results
+
+    def show_console(self, lines=60):
+        path = os.path.join(self.resdir, "console.log")
+        try:
+            with open(path, errors="replace") as f:
+                tail = f.read().splitlines()[-lines:]
+        except OSError:
+            return
+        out("---- %s: last %d lines of %s" % (self.name, len(tail), path))
+        for l in tail:
+            out("| " + l)
+        out("----")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--suite", action="append", help="suite name (tests/suites/NAME.py) or file; repeatable (default qla1280)")
+    ap.add_argument("--case", action="append", help="run only these cases (repeatable, in the order given)")
+    ap.add_argument("--keep", action="store_true", help="keep the disk images and sockets")
+    ap.add_argument("--list", action="store_true", help="list suites and cases")
+    ap.add_argument("--qemu", default=os.path.join(TOP, "build", "qemu-system-x86_64"))
+    ap.add_argument("--kernel", help="guest kernel (default: build with tests/guest/build-guest.sh)")
+    ap.add_argument("--initrd", help="guest initramfs (default: as --kernel)")
+    ap.add_argument("--ko", default=os.environ.get("QLISP_KO"), help="qlisp.ko to put in the guest")
+    ap.add_argument("--no-build", action="store_true", help="do not run build-guest.sh; use the cached guest")
+    ap.add_argument("--results", default=os.environ.get("QLISP_RESULTS", "/tmp/qlisp-results"))
+    ap.add_argument("--mem", type=int, default=1024)
+    ap.add_argument("--boot-timeout", type=int, default=180)
+    ap.add_argument("--timeout-total", type=int, default=900, help="seconds per suite")
+    ap.add_argument("--timeout-scale", type=float, default=float(os.environ.get("QLISP_TIMEOUT_SCALE", "1")))
+    args = ap.parse_args()
+
+    if args.list:
+        for f in sorted(os.listdir(os.path.join(TESTS, "suites"))):
+            if f.endswith(".py"):
+                s = load_suite(f[:-3])
+                print("%-12s %s; cases: %s" % (s["name"], s.get("description", ""), " ".join(s["cases"])))
+        print("cases:", " ".join(sorted(c[:-3] for c in os.listdir(os.path.join(TESTS, "cases")) if c.endswith(".sh"))))
+        return 0
+
+    suites = [load_suite(n) for n in (args.suite or ["qla1280"])]
+    kernel, initrd = args.kernel, args.initrd
+    if not kernel or not initrd:
+        gdir = os.path.join(CACHE, "guest")
+        if not args.no_build:
+            cmd = [os.path.join(TESTS, "guest", "build-guest.sh")]
+            if args.ko:
+                cmd.append(args.ko)
+            r = subprocess.run(cmd, stdout=subprocess.PIPE, universal_newlines=True)
+            if r.returncode != 0:
+                raise SystemExit("run-vm: guest build failed")
+        kernel = kernel or os.path.join(gdir, "vmlinuz")
+        initrd = initrd or os.path.join(gdir, "initrd.img")
+    for f in (args.qemu, kernel, initrd):
+        if not os.path.exists(f):
+            raise SystemExit("run-vm: missing %s" % f)
+    ensure_roms()
+
+    passed = failed = 0
+    for s in suites:
+        cases = args.case or s["cases"]
+        known = {c[:-3] for c in os.listdir(os.path.join(TESTS, "cases")) if c.endswith(".sh")}
+        bad = [c for c in cases if c not in known]
+        if bad:
+            raise SystemExit("run-vm: unknown case(s): " + " ".join(bad))
+        res = Run(s, cases, args, kernel, initrd).run()
+        passed += sum(1 for r in res.values() if r[0])
+        failed += sum(1 for r in res.values() if not r[0])
+    out("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(1))
+    sys.exit(main())

@@ -1,0 +1,126 @@
+#!/bin/bash
+# qlisp test entry point: build QEMU (emu/build-qemu.sh) and the guest
+# (tests/guest/build-guest.sh), run the host-side tests (tests/qtest/test_*.py),
+# then the VM suites (tests/run-vm.py).  The last line of output is the total
+# "N passed, N failed"; the exit status is non-zero when anything failed.
+#
+# Usage: tests/run.sh [--module] [--static] [--no-qtest] [--case NAME]... [SUITE...]
+#        (default suite: qla1280)
+#   --module  build qlisp.ko first (a build failure counts as a failed test)
+#             and put it into the guest
+#   --static  run the static gates (tests/static.sh) too
+# Environment: QLISP_KO=path/to/qlisp.ko  put a qlisp.ko into the guest
+#              QLISP_CACHE, QLISP_RESULTS as for the scripts called
+set -uo pipefail
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+tests=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$tests/.." && pwd)
+
+suites=()
+cases=()
+qtest=1
+static=0
+module=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	--no-qtest) qtest=0 ;;
+	--static) static=1 ;;
+	--module) module=1 ;;
+	--case) cases+=(--case "$2"); shift ;;
+	-h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+	-*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+	*) suites+=("$1") ;;
+	esac
+	shift
+done
+[ ${#suites[@]} -gt 0 ] || suites=(qla1280)
+
+passed=0
+failed=0
+# add_counts TEXT: add the last "N passed, N failed" line of TEXT; false if none
+add_counts() {
+	local l
+	l=$(printf '%s\n' "$1" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -n 1)
+	[ -n "$l" ] || return 1
+	passed=$((passed + $(echo "$l" | cut -d' ' -f1)))
+	failed=$((failed + $(echo "$l" | cut -d' ' -f3)))
+}
+summary() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit $?; }
+
+# Tools this script itself needs; the build scripts install their own.
+missing=()
+for p in python3 seabios qemu-system-data; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	"$top/scripts/apt-setup.sh"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+t0=$(date +%s)
+if [ $module = 1 ]; then
+	if make -C "$top" module >/tmp/qlisp-module-build.log 2>&1; then
+		export QLISP_KO=$top/drivers/scsi/qlisp/qlisp.ko
+		echo "PASS build/module"
+		passed=$((passed + 1))
+	else
+		tail -n 30 /tmp/qlisp-module-build.log
+		echo "FAIL build/module: make module failed"
+		failed=$((failed + 1))
+	fi
+fi
+if ! "$top/emu/build-qemu.sh"; then
+	echo "FAIL build/qemu: emu/build-qemu.sh failed"
+	failed=$((failed + 1))
+	summary
+fi
+export QLISP_QEMU=$top/build/qemu-system-x86_64
+export QTEST_QEMU_BINARY=$QLISP_QEMU
+if ! "$tests/guest/build-guest.sh" ${QLISP_KO:+"$QLISP_KO"} >/dev/null; then
+	echo "FAIL build/guest: tests/guest/build-guest.sh failed"
+	failed=$((failed + 1))
+	summary
+fi
+echo "run.sh: builds done in $(( $(date +%s) - t0 ))s" >&2
+
+# Host-side tests: each prints its own "N passed, N failed".
+if [ $qtest = 1 ]; then
+	for t in "$tests"/qtest/test_*.py; do
+		[ -f "$t" ] || continue
+		name=qtest/$(basename "$t" .py)
+		o=$(cd "$top" && timeout 600 /usr/bin/python3 "$t" 2>&1)
+		rc=$?
+		printf '%s\n' "$o" | grep -vE '^[0-9]+ passed, [0-9]+ failed$'
+		if ! add_counts "$o"; then
+			echo "FAIL $name: exited $rc without a summary line"
+			failed=$((failed + 1))
+		elif [ $rc -ne 0 ] && ! printf '%s\n' "$o" | grep -qE '^[0-9]+ passed, [1-9][0-9]* failed$'; then
+			echo "FAIL $name: exited $rc"
+			failed=$((failed + 1))
+		fi
+	done
+fi
+
+if [ $static = 1 ]; then
+	o=$("$tests/static.sh" 2>&1)
+	rc=$?
+	printf '%s\n' "$o" | grep -vE '^[0-9]+ passed, [0-9]+ failed$'
+	if ! add_counts "$o"; then
+		echo "FAIL static: exited $rc without a summary line"
+		failed=$((failed + 1))
+	fi
+fi
+
+args=()
+for s in "${suites[@]}"; do args+=(--suite "$s"); done
+tmp=$(mktemp)
+/usr/bin/python3 "$tests/run-vm.py" --no-build "${args[@]}" "${cases[@]}" |
+	tee "$tmp" | grep --line-buffered -vE '^[0-9]+ passed, [0-9]+ failed$'
+rc=${PIPESTATUS[0]}
+o=$(cat "$tmp")
+rm -f "$tmp"
+if ! add_counts "$o"; then
+	echo "FAIL run-vm: exited $rc without a summary line"
+	failed=$((failed + 1))
+fi
+summary

@@ -1,0 +1,31 @@
+# The ISP1040 model (emu/) driven by Linux's own qla1280 driver with
+# Debian's qlogic/1040.bin.  Read by tests/run-vm.py.
+SUITE = {
+    "description": "isp1040 model + Linux qla1280",
+    # QEMU arguments that create the HBA; its id is "hba".
+    "hba": ["-device", "isp1040,id=hba"],
+    # bus the scsi-hd devices are plugged into
+    "bus": "hba.0",
+    # QOM path of the HBA (for host_qom_get/host_qom_set in the guest)
+    "qom": "/machine/peripheral/hba",
+    # guest side: module to load, its parameters, scsi_host proc_name
+    "driver": "qla1280",
+    "modargs": [],
+    "proc_name": "qla1280",
+    # disks in attach order: index 0 is disk A, 1 disk B, the first with
+    # LUN > 0 is disk C.  Sizes differ so the guest can tell them apart.
+    "disks": [
+        {"target": 0, "lun": 0, "size_mib": 200},
+        {"target": 3, "lun": 0, "size_mib": 160},
+        {"target": 3, "lun": 2, "size_mib": 136},
+    ],
+    "cases": ["attach", "host_channel", "sg_basic", "sg_dd", "fio_verify", "ext4"],
+    # seconds per case (default for cases not listed: "case_timeout")
+    "case_timeout": 240,
+    "timeouts": {"attach": 150, "fio_verify": 360},
+    # values the guest can ask for with host_get KEY
+    "guest": {
+        # extended regex of dmesg lines that are not errors for this driver
+        "dmesg_allow": "",
+    },
+}
