@@ -147,7 +147,7 @@ class Run:
         for i, (d, img) in enumerate(zip(s["disks"], disks)):
             cmd += ["-drive", "if=none,id=d%d,file=%s,format=raw,cache=writeback" % (i, img),
                     "-device", "scsi-hd,bus=%s,scsi-id=%d,lun=%d,drive=d%d"
-                    % (s["bus"], d["target"], d["lun"], i)]
+                    % (d.get("bus", s["bus"]), d["target"], d["lun"], i)]
         cmd += s["extra_args"]
         return cmd
 

@@ -11,6 +11,11 @@ else
 fi
 driver_loaded || fail "module $VMT_DRIVER not in /sys/module after modprobe"
 h=$(hba_host) || fail "no scsi_host with proc_name $VMT_PROC"
+# qla1280 and qlisp both claim 1077:1020: the HBA must be bound to the
+# driver under test
+pcidev=$(readlink -f "/sys/class/scsi_host/host$h/device/..")
+bound=$(basename "$(readlink "$pcidev/driver")")
+[ "$bound" = "$VMT_DRIVER" ] || fail "${pcidev##*/} is bound to '$bound', not $VMT_DRIVER"
 wait_disks 90 || fail "disks did not appear: have $(hba_devices | tr '\n' ' ')"
 # Late scan results would show up here: let the scan settle, then count.
 sleep 2

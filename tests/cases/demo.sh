@@ -7,7 +7,8 @@ show() { echo "demo\$ $*"; "$@"; }
 echo "demo: ===== loading qlisp ====="
 must load_driver
 wait_disks 60 || fail "disks did not appear"
-dmesg | grep -E 'qlisp|scsi host|scsi [0-9]+:|sd [0-9:]+: \[sd.\] [0-9]+ ' | sed 's/^/demo: /'
+dmesg | grep -E 'qlisp [0-9a-f]{4}:|scsi host[0-9]+:|\] scsi [0-9:]+: Direct|\] sd [0-9:]+: \[sd[a-z]+\] [0-9]+ ' |
+	sed 's/^/demo: /'
 echo "demo: ===== adapter (sysfs) ====="
 h=$(hba_host)
 for a in fw_version chip_revision nvram; do

@@ -17,8 +17,14 @@ while [ $round -le "$n" ]; do
 	must dd if="$p" of="$dev" bs=1M count=1 seek=$round oflag=direct
 	must dd if="$dev" of=/tmp/reload.rb bs=1M count=1 skip=$round iflag=direct
 	cmp "$p" /tmp/reload.rb >/dev/null || fail "data mismatch after reload $round"
+	# slab use after the first rounds (caches warm) and at the end
+	[ $round = 2 ] && slab0=$(sed -n 's/^Slab: *\([0-9]*\) kB/\1/p' /proc/meminfo)
 	round=$((round + 1))
 done
+slab1=$(sed -n 's/^Slab: *\([0-9]*\) kB/\1/p' /proc/meminfo)
+say "slab: ${slab0} kB after round 2, ${slab1} kB after round $n"
+# a leak of the host, its devices or their sysfs objects shows here
+[ $((slab1 - slab0)) -lt 1024 ] || fail "slab grew by $((slab1 - slab0)) kB over $((n - 2)) reloads
 # everything written in earlier rounds is still there
 round=1
 while [ $round -le "$n" ]; do

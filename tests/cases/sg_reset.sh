@@ -11,7 +11,7 @@ reset_count() { sed -n 's/.*resets=\([0-9]*\).*/\1/p' "/sys/class/scsi_host/host
 r0=$(reset_count)
 # rate-limited so that the writes are still going on during all three resets
 fio --name=reset --filename="$dev" --ioengine=libaio --iodepth=16 --direct=1 \
-	--rw=randwrite --bsrange=4k-128k --size=32m --rate_iops=60 \
+	--rw=randwrite --bsrange=4k-128k --size=64m --rate=3m \
 	--verify=crc32c --verify_fatal=1 --do_verify=1 --verify_state_save=0 \
 	--randseed=$$ >/tmp/fio-reset.out 2>&1 &
 fpid=$!

@@ -1386,6 +1386,55 @@ static bool isp_abort_handle(ISPState *s, uint32_t handle, int busno,
     return false;
 }
 
+/*
+ * Parameters kept per SCSI bus that a SET command takes as mb1 (bus 0) and
+ * mb2 (bus 1) and the matching GET command returns the same way.
+ */
+typedef struct ISPBusParam {
+    uint8_t set_op, get_op;
+    size_t offset;          /* of the uint16_t field in ISPBus */
+} ISPBusParam;
+
+static const ISPBusParam isp_bus_params[] = {
+    { MBC_SET_SELECTION_TIMEOUT, MBC_GET_SELECT_TIMEOUT,
+      offsetof(ISPBus, selection_timeout) },
+    { MBC_SET_TAG_AGE_LIMIT, MBC_GET_TAG_AGE_LIMIT,
+      offsetof(ISPBus, tag_age) },
+    { MBC_SET_ACTIVE_NEGATION, MBC_GET_ACT_NEG_STATE,
+      offsetof(ISPBus, active_negation) },
+    { MBC_SET_ASYNC_DATA_SETUP, MBC_GET_ASYNC_DATA_SETUP,
+      offsetof(ISPBus, async_setup) },
+};
+
+/* Serve @op if it is one of isp_bus_params; false otherwise. */
+static bool isp_mbox_bus_param(ISPState *s, uint16_t op, const uint16_t *in,
+                               uint16_t *out, uint32_t *out_mask)
+{
+    int i, b;
+
+    for (i = 0; i < ARRAY_SIZE(isp_bus_params); i++) {
+        const ISPBusParam *p = &isp_bus_params[i];
+
+        if (op != p->set_op && op != p->get_op) {
+            continue;
+        }
+        for (b = 0; b < ISP_MAX_BUSES; b++) {
+            uint16_t *field = (uint16_t *)((uint8_t *)&s->bus[b] + p->offset);
+
+            if (op == p->set_op) {
+                *field = in[1 + b];
+            } else {
+                out[1 + b] = *field;
+            }
+        }
+        if (op == p->get_op) {
+            *out_mask |= 0x06;
+        }
+        return true;
+    }
+    return false;
+}
+
 /* Returns the mailbox status; @out holds the result registers. */
 static uint16_t isp_mbox_command(ISPState *s, const uint16_t *in,
                                  uint16_t *out, uint32_t *out_mask)
@@ -1463,6 +1512,9 @@ static uint16_t isp_mbox_command(ISPState *s, const uint16_t *in,
 
     if (!fw) {
         return MBS_INVALID_CMD;     /* the boot ROM knows no more */
+    }
+    if (isp_mbox_bus_param(s, op, in, out, out_mask)) {
+        return MBS_COMPLETE;
     }
 
     switch (op) {
@@ -1568,15 +1620,6 @@ static uint16_t isp_mbox_command(ISPState *s, const uint16_t *in,
         }
         s->bus[busno].initiator_id = in[1] & 0xf;
         return MBS_COMPLETE;
-    case MBC_SET_SELECTION_TIMEOUT:
-        s->bus[0].selection_timeout = in[1];
-        s->bus[1].selection_timeout = in[2];
-        return MBS_COMPLETE;
-    case MBC_GET_SELECT_TIMEOUT:
-        out[1] = s->bus[0].selection_timeout;
-        out[2] = s->bus[1].selection_timeout;
-        *out_mask |= 0x06;
-        return MBS_COMPLETE;
     case MBC_SET_RETRY_COUNT:
         s->bus[0].retry_count = in[1];
         s->bus[0].retry_delay = in[2];
@@ -1589,33 +1632,6 @@ static uint16_t isp_mbox_command(ISPState *s, const uint16_t *in,
         out[6] = s->bus[1].retry_count;
         out[7] = s->bus[1].retry_delay;
         *out_mask |= 0xc6;
-        return MBS_COMPLETE;
-    case MBC_SET_TAG_AGE_LIMIT:
-        s->bus[0].tag_age = in[1];
-        s->bus[1].tag_age = in[2];
-        return MBS_COMPLETE;
-    case MBC_GET_TAG_AGE_LIMIT:
-        out[1] = s->bus[0].tag_age;
-        out[2] = s->bus[1].tag_age;
-        *out_mask |= 0x06;
-        return MBS_COMPLETE;
-    case MBC_SET_ACTIVE_NEGATION:
-        s->bus[0].active_negation = in[1];
-        s->bus[1].active_negation = in[2];
-        return MBS_COMPLETE;
-    case MBC_GET_ACT_NEG_STATE:
-        out[1] = s->bus[0].active_negation;
-        out[2] = s->bus[1].active_negation;
-        *out_mask |= 0x06;
-        return MBS_COMPLETE;
-    case MBC_SET_ASYNC_DATA_SETUP:
-        s->bus[0].async_setup = in[1];
-        s->bus[1].async_setup = in[2];
-        return MBS_COMPLETE;
-    case MBC_GET_ASYNC_DATA_SETUP:
-        out[1] = s->bus[0].async_setup;
-        out[2] = s->bus[1].async_setup;
-        *out_mask |= 0x06;
         return MBS_COMPLETE;
     case MBC_SET_PCI_CONTROL:
         s->pci_control[0] = in[1];
