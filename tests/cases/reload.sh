@@ -24,7 +24,7 @@ done
 slab1=$(sed -n 's/^Slab: *\([0-9]*\) kB/\1/p' /proc/meminfo)
 say "slab: ${slab0} kB after round 2, ${slab1} kB after round $n"
 # a leak of the host, its devices or their sysfs objects shows here
-[ $((slab1 - slab0)) -lt 1024 ] || fail "slab grew by $((slab1 - slab0)) kB over $((n - 2)) reloads
+[ $((slab1 - slab0)) -lt 1024 ] || fail "slab grew by $((slab1 - slab0)) kB over $((n - 2)) reloads"
 # everything written in earlier rounds is still there
 round=1
 while [ $round -le "$n" ]; do
