@@ -25,7 +25,7 @@ demo: module qemu
 	tests/demo.sh
 
 check:
-	tests/run.sh --module --static qla1280 qlisp qlisp-swiotlb qlisp-2hba
+	tests/run.sh --module --static qla1280 qlisp qlisp-swiotlb qlisp-2hba qlisp-faults
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(MDIR) clean

@@ -750,7 +750,13 @@ static int qlisp_host_byte(struct qlisp_host *ha,
 			return DID_ERROR;
 		}
 		scsi_set_resid(cmd, resid);
-		if (scsi_bufflen(cmd) - resid < cmd->underflow)
+		/*
+		 * A short transfer with GOOD status is an error below the
+		 * command's underflow; with any other status the target has
+		 * said what went wrong, and its sense must reach the midlayer.
+		 */
+		if ((le16_to_cpu(st->scsi_status) & 0xff) == SAM_STAT_GOOD &&
+		    scsi_bufflen(cmd) - resid < cmd->underflow)
 			return DID_ERROR;
 		return DID_OK;
 	case CS_INCOMPLETE:

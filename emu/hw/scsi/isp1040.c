@@ -314,6 +314,7 @@ typedef struct ISPRequest {
     uint16_t cancel_flags;
     bool silent;            /* chip reset: nothing is posted */
     bool cancelling;
+    bool swallowed;         /* fault: accepted, never sent to the device */
     QTAILQ_ENTRY(ISPRequest) next;
 } ISPRequest;
 
@@ -397,6 +398,25 @@ struct ISPState {
     uint64_t stat_irqs;
     uint64_t stat_async_events;
     uint64_t stat_max_segs;
+    uint64_t stat_faults;   /* fault injections that took effect */
+
+    /*
+     * Fault injection, armed at run time through the "fault" property
+     * (see isp_fault_set): counts of commands or mailbox commands still
+     * to be hit.
+     */
+    uint32_t f_swallow;
+    uint32_t f_fail_aborts;
+    uint32_t f_fail_resets;
+    int f_seltimeout;       /* target that does not answer, or -1 */
+    uint32_t f_status_count;
+    uint8_t f_status;
+    uint32_t f_sense_count;
+    uint8_t f_sense[3];     /* key, ASC, ASCQ */
+    uint32_t f_underrun_count;
+    uint32_t f_underrun;
+    uint32_t f_corrupt_count;
+    char f_corrupt;         /* 'h'andle, 't'ype, 'c'ount */
 };
 
 static void isp_schedule(ISPState *s)
@@ -492,6 +512,21 @@ static void isp_request_free(ISPRequest *r)
     g_free(r);
 }
 
+static void isp_request_cancelled(SCSIRequest *sreq);
+
+/* isp_request_cancelled() moves @r off the active list. */
+static void isp_cancel_one(ISPRequest *r, bool async)
+{
+    if (r->swallowed) {
+        /* never reached the device: nothing to wait for */
+        isp_request_cancelled(r->sreq);
+    } else if (async) {
+        scsi_req_cancel_async(r->sreq, NULL);
+    } else {
+        scsi_req_cancel(r->sreq);
+    }
+}
+
 /*
  * Cancel the matching active requests.  @async when called from a register
  * write: then nothing waits for I/O inside the MMIO handler, and a request
@@ -519,12 +554,7 @@ again:
         r->silent = silent;
         r->cancel_comp = comp;
         r->cancel_flags = flags;
-        /* isp_request_cancelled() moves it off the active list. */
-        if (async) {
-            scsi_req_cancel_async(r->sreq, NULL);
-        } else {
-            scsi_req_cancel(r->sreq);
-        }
+        isp_cancel_one(r, async);
         goto again;
     }
 }
@@ -969,6 +999,23 @@ static void isp_flush_done(ISPState *s)
             break;
         }
         isp_build_status(r, e);
+        if (s->f_corrupt_count) {
+            /* fault: an untrusted device garbles what it reports */
+            s->f_corrupt_count--;
+            s->stat_faults++;
+            switch (s->f_corrupt) {
+            case 'h':
+                stl_le_p(&e[4], r->handle ^ 0x5a5a0000);
+                break;
+            case 't':
+                e[0] = 0x33;
+                break;
+            case 'c':
+                e[1] = 0;
+                break;
+            }
+            trace_isp1040_fault("corrupt", r->handle);
+        }
         trace_isp1040_status(r->handle, r->comp_status, r->scsi_status,
                              r->residual, r->entry_status);
         QTAILQ_REMOVE(&s->done, r, next);
@@ -1078,6 +1125,55 @@ static void isp_sglist_truncate(QEMUSGList *qsg, uint64_t len)
 }
 
 /*
+ * Injected faults that replace a command's execution.  Returns true when
+ * the request was consumed (completed or swallowed).
+ */
+static bool isp_fault_command(ISPState *s, ISPRequest *r)
+{
+    if (s->f_swallow) {
+        s->f_swallow--;
+        s->stat_faults++;
+        r->swallowed = true;
+        QTAILQ_INSERT_TAIL(&s->active, r, next);
+        s->nactive++;
+        trace_isp1040_fault("swallow", r->handle);
+        return true;
+    }
+    if (s->f_status_count || s->f_sense_count) {
+        r->state_flags = SS_GOT_BUS | SS_GOT_TARGET | SS_SENT_CDB |
+                         SS_GOT_STATUS | SS_XFER_COMPLETE;
+        r->comp_status = CS_COMPLETE;
+        if (s->f_status_count) {
+            s->f_status_count--;
+            r->scsi_status = s->f_status;
+        } else {
+            s->f_sense_count--;
+            r->scsi_status = CHECK_CONDITION;
+            memset(r->sense, 0, sizeof(r->sense));
+            r->sense[0] = 0x70;
+            r->sense[2] = s->f_sense[0];
+            r->sense[7] = 10;
+            r->sense[12] = s->f_sense[1];
+            r->sense[13] = s->f_sense[2];
+            r->sense_len = 18;
+            r->state_flags |= SS_GOT_SENSE;
+        }
+        /* nothing moved: the whole buffer is residual */
+        r->residual = MIN(r->qsg.size + r->sg_extra, UINT32_MAX);
+        if (r->residual) {
+            r->comp_status = CS_DATA_UNDERRUN;
+        }
+        s->stat_faults++;
+        trace_isp1040_fault("status", r->handle);
+        scsi_req_unref(r->sreq);
+        r->sreq = NULL;
+        QTAILQ_INSERT_TAIL(&s->done, r, next);
+        return true;
+    }
+    return false;
+}
+
+/*
  * Start a command described by @ents (command entry plus @n - 1
  * continuation entries, copied from the ring once and validated here).
  */
@@ -1131,6 +1227,10 @@ static void isp_start_command(ISPState *s, uint8_t (*ents)[ISP_ENTRY_SIZE],
     memcpy(cdb, &e[20], cdb_len);
 
     sdev = scsi_device_find(&bus->bus, 0, target, lun);
+    if (target == s->f_seltimeout) {
+        s->stat_faults++;
+        sdev = NULL;
+    }
     if (!sdev || target == bus->initiator_id) {
         /* nobody answers selection */
         isp_reject(s, e, 0, CS_INCOMPLETE, SS_GOT_BUS);
@@ -1227,6 +1327,9 @@ static void isp_start_command(ISPState *s, uint8_t (*ents)[ISP_ENTRY_SIZE],
         r->sg_extra = total;
     }
     r->bounce = r->qsg.nsg > IOV_MAX;
+    if (isp_fault_command(s, r)) {
+        return;
+    }
 
     QTAILQ_INSERT_TAIL(&s->active, r, next);
     s->nactive++;
@@ -1379,7 +1482,7 @@ static bool isp_abort_handle(ISPState *s, uint32_t handle, int busno,
             r->cancelling = true;
             r->cancel_comp = CS_ABORTED;
             r->cancel_flags = SF_ABORTED;
-            scsi_req_cancel(r->sreq);
+            isp_cancel_one(r, false);
             return true;
         }
     }
@@ -1545,6 +1648,11 @@ static uint16_t isp_mbox_command(ISPState *s, const uint16_t *in,
         if (!isp_mbox_target(s, in[1], &lun, &busno, &target)) {
             return MBS_PARAM_ERROR;
         }
+        if (s->f_fail_aborts) {
+            s->f_fail_aborts--;
+            s->stat_faults++;
+            return MBS_CMD_ERROR;
+        }
         if (!isp_abort_handle(s, (uint32_t)in[2] << 16 | in[3], busno,
                               target, lun)) {
             return MBS_CMD_ERROR;       /* not (or no longer) active */
@@ -1554,12 +1662,22 @@ static uint16_t isp_mbox_command(ISPState *s, const uint16_t *in,
         if (!isp_mbox_target(s, in[1], &lun, &busno, &target)) {
             return MBS_PARAM_ERROR;
         }
+        if (s->f_fail_resets) {
+            s->f_fail_resets--;
+            s->stat_faults++;
+            return MBS_CMD_ERROR;
+        }
         isp_cancel_all(s, false, false, CS_ABORTED, SF_ABORTED, busno, target,
                        lun);
         return MBS_COMPLETE;
     case MBC_ABORT_TARGET:
         if (!isp_mbox_target(s, in[1] & 0xff00, NULL, &busno, &target)) {
             return MBS_PARAM_ERROR;
+        }
+        if (s->f_fail_resets) {
+            s->f_fail_resets--;
+            s->stat_faults++;
+            return MBS_CMD_ERROR;
         }
         isp_cancel_all(s, false, false, CS_RESET, SF_DEVICE_RESET, busno,
                        target, -1);
@@ -1820,6 +1938,14 @@ static void isp_command_complete(SCSIRequest *sreq, size_t resid)
     ISPState *s = r->s;
     uint64_t residual = resid + r->sg_extra;
 
+    if (s->f_underrun_count && sreq->cmd.xfer > resid) {
+        /* fault: the target stopped short (the data did move) */
+        s->f_underrun_count--;
+        s->stat_faults++;
+        residual += MIN(s->f_underrun, sreq->cmd.xfer - resid);
+        trace_isp1040_fault("underrun", r->handle);
+    }
+
     r->scsi_status = sreq->status & 0xff;
     r->state_flags = SS_GOT_BUS | SS_GOT_TARGET | SS_SENT_CDB |
                      SS_GOT_STATUS | SS_XFER_COMPLETE;
@@ -2065,6 +2191,134 @@ static const MemoryRegionOps isp_reg_ops = {
 /* Device                                                              */
 /* ------------------------------------------------------------------ */
 
+/*
+ * Fault injection for tests, through QMP/HMP at run time:
+ *   qom-set <hba> fault "<what> [args]"
+ * swallow N         the next N commands are accepted and never completed
+ * fail-aborts N     the next N ABORT mailbox commands fail (0x4005)
+ * fail-resets N     the next N ABORT_DEVICE/ABORT_TARGET commands fail
+ * bus-reset         a SCSI bus reset by another initiator (async 0x8001)
+ * system-error      firmware failure (async 0x8002); the firmware stops
+ *                   taking requests until the queues are set up again
+ * seltimeout T      target T stops answering selection; T = -1 ends it
+ * status S N        the next N commands end with SCSI status S (e.g. 0x28
+ *                   TASK SET FULL, 0x08 BUSY), nothing transferred
+ * sense K A Q N     the next N commands end with CHECK CONDITION, sense
+ *                   key K, ASC A, ASCQ Q
+ * underrun B N      the next N data commands report B bytes not moved
+ * corrupt W N       the next N status entries carry a bad handle (W =
+ *                   handle), entry type (type) or entry count (count)
+ * clear             disarm everything
+ * Reading the property shows what is still armed.
+ */
+static void isp_fault_bus_reset(ISPState *s)
+{
+    isp_cancel_all(s, false, false, CS_RESET, SF_BUS_RESET, 0, -1, -1);
+    isp_reset_devices(s, 0, -1);
+    isp_queue_async(s, MBA_BUS_RESET, 0, 0, 0, 0);
+}
+
+static bool isp_fault_parse(ISPState *s, const char *cmd, Error **errp)
+{
+    g_auto(GStrv) w = g_strsplit_set(cmd, " \t", -1);
+    unsigned long a[4] = { 0 };
+    int n = 0, i;
+    long t;
+
+    if (!w[0] || !*w[0]) {
+        error_setg(errp, "empty fault command");
+        return false;
+    }
+    for (i = 1; w[i] && *w[i]; i++) {
+        if (n == ARRAY_SIZE(a)) {
+            error_setg(errp, "too many fault arguments");
+            return false;
+        }
+        if (!strcmp(w[0], "seltimeout") || !strcmp(w[0], "corrupt")) {
+            break;      /* parsed below */
+        }
+        if (qemu_strtoul(w[i], NULL, 0, &a[n]) < 0 || a[n] > UINT32_MAX) {
+            error_setg(errp, "bad fault argument '%s'", w[i]);
+            return false;
+        }
+        n++;
+    }
+    if (!strcmp(w[0], "swallow") && n == 1) {
+        s->f_swallow = a[0];
+    } else if (!strcmp(w[0], "fail-aborts") && n == 1) {
+        s->f_fail_aborts = a[0];
+    } else if (!strcmp(w[0], "fail-resets") && n == 1) {
+        s->f_fail_resets = a[0];
+    } else if (!strcmp(w[0], "bus-reset") && n == 0) {
+        isp_fault_bus_reset(s);
+    } else if (!strcmp(w[0], "system-error") && n == 0) {
+        s->req_halted = true;
+        isp_queue_async(s, MBA_SYSTEM_ERR, 0xdead, 0xbeef, 0x0bad, 0);
+    } else if (!strcmp(w[0], "seltimeout") && w[1] && !w[2]) {
+        if (qemu_strtol(w[1], NULL, 0, &t) < 0 || t < -1 ||
+            t >= ISP_MAX_TARGETS) {
+            error_setg(errp, "seltimeout takes a target 0..15 or -1");
+            return false;
+        }
+        s->f_seltimeout = t;
+    } else if (!strcmp(w[0], "status") && n == 2 && a[0] <= 0xff) {
+        s->f_status = a[0];
+        s->f_status_count = a[1];
+    } else if (!strcmp(w[0], "sense") && n == 4 && a[0] <= 0xf &&
+               a[1] <= 0xff && a[2] <= 0xff) {
+        s->f_sense[0] = a[0];
+        s->f_sense[1] = a[1];
+        s->f_sense[2] = a[2];
+        s->f_sense_count = a[3];
+    } else if (!strcmp(w[0], "underrun") && n == 2) {
+        s->f_underrun = a[0];
+        s->f_underrun_count = a[1];
+    } else if (!strcmp(w[0], "corrupt") && w[1] && w[2] && !w[3] &&
+               (!strcmp(w[1], "handle") || !strcmp(w[1], "type") ||
+                !strcmp(w[1], "count"))) {
+        unsigned long cnt;
+
+        if (qemu_strtoul(w[2], NULL, 0, &cnt) < 0 || cnt > UINT32_MAX) {
+            error_setg(errp, "bad fault count '%s'", w[2]);
+            return false;
+        }
+        s->f_corrupt = w[1][0];
+        s->f_corrupt_count = cnt;
+    } else if (!strcmp(w[0], "clear") && n == 0) {
+        s->f_swallow = s->f_fail_aborts = s->f_fail_resets = 0;
+        s->f_status_count = s->f_sense_count = 0;
+        s->f_underrun_count = s->f_corrupt_count = 0;
+        s->f_seltimeout = -1;
+    } else {
+        error_setg(errp, "unknown fault command '%s'", cmd);
+        return false;
+    }
+    trace_isp1040_fault(w[0], 0);
+    isp_schedule(s);
+    return true;
+}
+
+static char *isp_fault_get(Object *obj, Error **errp)
+{
+    ISPState *s = ISP1040(obj);
+
+    return g_strdup_printf("swallow %u fail-aborts %u fail-resets %u "
+                           "seltimeout %d status 0x%02x/%u sense %x/%02x/%02x/%u "
+                           "underrun %u/%u corrupt %c/%u",
+                           s->f_swallow, s->f_fail_aborts, s->f_fail_resets,
+                           s->f_seltimeout, s->f_status, s->f_status_count,
+                           s->f_sense[0], s->f_sense[1], s->f_sense[2],
+                           s->f_sense_count, s->f_underrun,
+                           s->f_underrun_count,
+                           s->f_corrupt ? s->f_corrupt : '-',
+                           s->f_corrupt_count);
+}
+
+static void isp_fault_set(Object *obj, const char *value, Error **errp)
+{
+    isp_fault_parse(ISP1040(obj), value, errp);
+}
+
 static void isp_add_stat(Object *obj, const char *name, const uint64_t *v)
 {
     object_property_add_uint64_ptr(obj, name, v, OBJ_PROP_FLAG_READ);
@@ -2121,6 +2375,9 @@ static void isp_realize(PCIDevice *dev, Error **errp)
     isp_add_stat(obj, "stat-irqs", &s->stat_irqs);
     isp_add_stat(obj, "stat-async-events", &s->stat_async_events);
     isp_add_stat(obj, "stat-max-segs", &s->stat_max_segs);
+    isp_add_stat(obj, "stat-faults", &s->stat_faults);
+    s->f_seltimeout = -1;
+    object_property_add_str(obj, "fault", isp_fault_get, isp_fault_set);
 }
 
 static void isp_exit(PCIDevice *dev)

@@ -1,0 +1,33 @@
+#!/bin/sh
+# fault_status: TASK SET FULL and BUSY statuses, and a UNIT ATTENTION, are
+# retried transparently; a MEDIUM ERROR fails just that read; an underrun
+# completes the rest of the transfer; the data stays right throughout.
+. /qlisp/lib.sh
+need_disks
+dev=$(disk_sd 0)
+p=$(pattern fs 1)
+must dd if="$p" of="$dev" bs=64k count=16 oflag=direct
+check_read() { # label
+	must dd if="$dev" of=/tmp/fs.rb bs=64k count=16 iflag=direct
+	cmp "$p" /tmp/fs.rb >/dev/null || fail "$1: data differs"
+}
+f0=$(host_qom_get stat-faults)
+host_qom_set fault "status 0x28 3" >/dev/null || fail "arm queue full"
+check_read "queue full"
+host_qom_set fault "status 0x08 3" >/dev/null || fail "arm busy"
+check_read "busy"
+host_qom_set fault "sense 6 0x29 0 1" >/dev/null || fail "arm unit attention"
+check_read "unit attention"
+host_qom_set fault "underrun 4096 2" >/dev/null || fail "arm underrun"
+check_read "underrun"
+f1=$(host_qom_get stat-faults)
+[ "$f1" -eq $((f0 + 9)) ] || fail "want 9 faults to fire, got $((f1 - f0))"
+host_qom_set fault "sense 3 0x11 0 1" >/dev/null || fail "arm medium error"
+dd if="$dev" of=/dev/null bs=4k count=1 skip=99 iflag=direct 2>/dev/null &&
+	fail "read with a MEDIUM ERROR succeeded"
+dmesg_since_start | grep -qi 'medium error\|unrecovered read error' ||
+	fail "medium error not reported by sd"
+check_read "after medium error"
+dmesg_allow 'Medium Error|Unrecovered read error|I/O error|error, dev sd|Sense Key|Add. Sense|Result: hostbyte|CDB:|Power-on or device reset|Buffer I/O error|critical medium error'
+check_dmesg_clean
+pass "queue full, busy, unit attention, underrun retried; medium error failed cleanly"

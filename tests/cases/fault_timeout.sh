@@ -1,0 +1,21 @@
+#!/bin/sh
+# fault_timeout: the model swallows one command; the midlayer times it out,
+# the driver aborts it (ABORT mailbox), the retry succeeds and the data
+# read back is right.
+. /qlisp/lib.sh
+need_disks
+dev=$(disk_sd 0)
+echo 5 >"/sys/block/${dev#/dev/}/device/timeout"
+p=$(pattern ft 1)
+must dd if="$p" of="$dev" bs=64k count=16 oflag=direct
+f0=$(host_qom_get stat-faults) || fail "no stat-faults counter"
+host_qom_set fault "swallow 1" >/dev/null || fail "cannot arm the fault"
+must dd if="$dev" of=/tmp/ft.rb bs=64k count=16 iflag=direct
+cmp "$p" /tmp/ft.rb >/dev/null || fail "data differs after the abort"
+f1=$(host_qom_get stat-faults)
+[ "$f1" -eq $((f0 + 1)) ] || fail "fault did not fire ($f0 -> $f1)"
+dmesg_since_start | grep -q 'abort handle .*: done' || fail "no successful abort in dmesg"
+must dd if="$dev" of=/dev/null bs=64k count=16 iflag=direct
+dmesg_allow 'abort handle|timing out command|timed out'
+check_dmesg_clean
+pass "swallowed command aborted and retried"

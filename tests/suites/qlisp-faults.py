@@ -1,0 +1,24 @@
+# Faults injected into the ISP1040 model at run time (qom-set hba fault ...)
+# while qlisp drives it: timeouts and aborts, failed aborts and resets
+# escalating, foreign bus resets, firmware system errors, selection timeouts,
+# queue full / busy / check condition statuses, underruns, and corrupt
+# response entries from an untrusted device.
+SUITE = {
+    "description": "isp1040 model + qlisp, fault injection",
+    "hba": ["-device", "isp1040,id=hba"],
+    "bus": "hba.0",
+    "qom": "/machine/peripheral/hba",
+    "driver": "qlisp",
+    "modargs": ["settle_delay=1"],
+    "proc_name": "qlisp",
+    "disks": [
+        {"target": 0, "lun": 0, "size_mib": 200},
+        {"target": 3, "lun": 0, "size_mib": 160},
+        {"target": 3, "lun": 2, "size_mib": 136},
+    ],
+    "cases": ["attach", "fault_timeout", "fault_escalate", "fault_busreset",
+              "fault_syserr", "fault_seltimeout", "fault_status",
+              "fault_corrupt"],
+    "case_timeout": 240,
+    "guest": {"dmesg_allow": ""},
+}
