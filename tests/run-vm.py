@@ -145,9 +145,22 @@ class Run:
                "-mon", "chardev=qmp,mode=control"]
         cmd += s["hba"]
         for i, (d, img) in enumerate(zip(s["disks"], disks)):
-            cmd += ["-drive", "if=none,id=d%d,file=%s,format=raw,cache=writeback" % (i, img),
-                    "-device", "scsi-hd,bus=%s,scsi-id=%d,lun=%d,drive=d%d"
-                    % (d.get("bus", s["bus"]), d["target"], d["lun"], i)]
+            # -blockdev nodes, unlike -drive, survive a device_del, so a
+            # case can unplug a disk and plug it back (drive=dN)
+            cmd += ["-blockdev", "driver=file,node-name=f%d,filename=%s" % (i, img)]
+            node = "f%d" % i
+            if d.get("blkdebug"):
+                # QEMU's blkdebug driver in front of the image injects
+                # errors (its config text comes from the suite)
+                conf = img + ".blkdebug"
+                with open(conf, "w") as f:
+                    f.write(d["blkdebug"])
+                cmd += ["-blockdev", "driver=blkdebug,node-name=g%d,config=%s,image=%s"
+                        % (i, conf, node)]
+                node = "g%d" % i
+            cmd += ["-blockdev", "driver=raw,node-name=d%d,file=%s" % (i, node),
+                    "-device", "scsi-hd,bus=%s,scsi-id=%d,lun=%d,drive=d%d,id=hd%d"
+                    % (d.get("bus", s["bus"]), d["target"], d["lun"], i, i)]
         cmd += s["extra_args"]
         return cmd
 

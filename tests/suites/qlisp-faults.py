@@ -18,7 +18,10 @@ SUITE = {
     ],
     "cases": ["attach", "fault_timeout", "fault_escalate", "fault_busreset",
               "fault_syserr", "fault_seltimeout", "fault_status",
-              "fault_corrupt"],
+              "fault_corrupt", "soak", "hotplug"],
+    # bounded soak for CI; longer runs: edit or copy this suite
+    "kernel_args": ["vmt_soak=120"],
     "case_timeout": 240,
+    "timeouts": {"soak": 400},
     "guest": {"dmesg_allow": ""},
 }

@@ -196,6 +196,7 @@ OBJECT_DECLARE_SIMPLE_TYPE(ISPState, ISP1040)
 #define CS_ABORTED          0x05
 #define CS_TIMEOUT          0x06
 #define CS_DATA_OVERRUN     0x07
+#define CS_UNEXP_BUS_FREE   0x14
 #define CS_DATA_UNDERRUN    0x15
 
 #define SS_GOT_BUS          0x0100
@@ -1975,7 +1976,12 @@ static void isp_request_cancelled(SCSIRequest *sreq)
 {
     ISPRequest *r = sreq->hba_private;
 
-    r->comp_status = r->cancel_comp ? r->cancel_comp : CS_ABORTED;
+    /*
+     * Cancelled by QEMU rather than by the chip (the device was unplugged
+     * or reset underneath the command): on a real bus the target just
+     * went away, an unexpected bus free.
+     */
+    r->comp_status = r->cancel_comp ? r->cancel_comp : CS_UNEXP_BUS_FREE;
     r->status_flags = r->cancel_flags;
     r->state_flags = SS_GOT_BUS | SS_GOT_TARGET | SS_SENT_CDB;
     trace_isp1040_cancelled(r->handle, r->comp_status, r->silent);
