@@ -14,11 +14,14 @@ SUITE = {
     "disks": [
         {"target": 0, "lun": 0, "size_mib": 200},
         {"target": 3, "lun": 0, "size_mib": 160},
-        {"target": 3, "lun": 2, "size_mib": 136},
+        # disk C: QEMU's blkdebug fails reads of LBA 8192 (blkdebug_lba)
+        {"target": 3, "lun": 2, "size_mib": 136,
+         "blkdebug": "[inject-error]\nevent = \"read_aio\"\n"
+                     "iotype = \"read\"\nsector = \"8192\"\n"},
     ],
     "cases": ["attach", "fault_timeout", "fault_escalate", "fault_busreset",
               "fault_syserr", "fault_seltimeout", "fault_status",
-              "fault_corrupt", "soak", "hotplug"],
+              "fault_corrupt", "blkdebug_lba", "soak", "hotplug"],
     # bounded soak for CI; longer runs: edit or copy this suite
     "kernel_args": ["vmt_soak=120"],
     "case_timeout": 240,

@@ -274,7 +274,7 @@ struct qlisp_cmd_priv {
  * Locking:
  * - @lock (the Scsi_Host's host_lock) protects the request ring (@req_in,
  *   @req_free, @marker_pending), the response ring (@rsp_out), the handle
- *   table @cmds and @online.  It is taken with interrupts disabled in
+ *   table @cmds, @online and @removing.  It is taken with interrupts disabled in
  *   process context and plainly in the interrupt handler.  The midlayer
  *   also requires it around scsi_report_bus_reset().
  * - @mbox_mutex serialises mailbox commands (process context only).
@@ -301,6 +301,7 @@ struct qlisp_host {
 	bool marker_pending;
 	bool online;
 	bool intr_enabled;
+	bool removing;		/* set once by remove; stops reset_work */
 	struct scsi_cmnd *cmds[QLISP_CAN_QUEUE];
 	wait_queue_head_t drain_wq;
 

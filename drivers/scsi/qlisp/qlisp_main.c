@@ -873,7 +873,8 @@ static void qlisp_async_event(struct qlisp_host *ha, u16 mb0,
 			"firmware error 0x%04x (0x%04x 0x%04x 0x%04x), resetting adapter\n",
 			mb0, qlisp_rd(ha, ISP_MBOX(1)),
 			qlisp_rd(ha, ISP_MBOX(2)), qlisp_rd(ha, ISP_MBOX(3)));
-		schedule_work(&ha->reset_work);
+		if (!ha->removing)
+			schedule_work(&ha->reset_work);
 		break;
 	default:
 		dev_dbg(&ha->pdev->dev, "async event 0x%04x\n", mb0);
@@ -1150,6 +1151,8 @@ static void qlisp_reset_work(struct work_struct *work)
 	struct qlisp_host *ha = container_of(work, struct qlisp_host,
 					     reset_work);
 
+	if (READ_ONCE(ha->removing))
+		return;
 	scsi_block_requests(ha->shost);
 	qlisp_reinit(ha);
 	scsi_unblock_requests(ha->shost);
@@ -1408,8 +1411,12 @@ static void qlisp_remove(struct pci_dev *pdev)
 	struct qlisp_host *ha = pci_get_drvdata(pdev);
 	struct pci_dev *p = ha->pdev;
 
-	scsi_remove_host(ha->shost);
+	/* no adapter reset may start once removal has begun */
+	spin_lock_irq(ha->lock);
+	ha->removing = true;
+	spin_unlock_irq(ha->lock);
 	cancel_work_sync(&ha->reset_work);
+	scsi_remove_host(ha->shost);
 	qlisp_stop(ha);
 	free_irq(p->irq, ha);
 	dma_free_coherent(&p->dev, QLISP_REQ_LEN * QLISP_ENTRY_SIZE,
