@@ -5,13 +5,17 @@
 #   make qemu      build Debian's QEMU with the ISP1040 model
 #                  (build/qemu-system-x86_64, cached in ~/.cache/qlisp)
 #   make demo      boot the guest: model, two disks, qlisp attach and I/O
-#   make check     static checks and every test (what CI runs)
+#   make check     static checks and every test (what CI runs), including
+#                  the fault suites of both drivers and qlisp on the debug
+#                  kernel (tests/kdebug, built once and cached)
+#   make fault-table  both drivers through every fault case, as a table
+#   make kdebug    just build the debug guest kernel
 #   make clean
 
 KDIR ?= $(shell scripts/kernel-headers.sh)
 MDIR := $(CURDIR)/drivers/scsi/qlisp
 
-.PHONY: all module qemu demo check clean
+.PHONY: all module qemu demo check fault-table kdebug clean
 
 all: module
 
@@ -25,7 +29,14 @@ demo: module qemu
 	tests/demo.sh
 
 check:
-	tests/run.sh --module --static qla1280 qlisp qlisp-swiotlb qlisp-2hba qlisp-faults
+	tests/run.sh --module --static qla1280 qlisp qlisp-swiotlb qlisp-2hba \
+		qlisp-faults qla1280-faults qlisp-debug
+
+fault-table: module qemu
+	tests/fault-table.sh
+
+kdebug:
+	tests/kdebug/build-kernel.sh
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(MDIR) clean

@@ -133,7 +133,7 @@ class Run:
             append.append("vmt_modargs=" + ":".join(s["modargs"]))
         append += s.get("kernel_args", [])
         cmd = [self.args.qemu, "-L", "/usr/share/seabios", "-L", "/usr/share/qemu",
-               "-machine", "pc", "-accel", "tcg", "-m", str(self.args.mem),
+               "-machine", "pc", "-accel", "tcg", "-m", str(s.get("mem", self.args.mem)),
                "-smp", "2", "-nographic", "-no-reboot", "-vga", "none",
                "-nic", "none", "-monitor", "none",
                "-kernel", self.kernel, "-initrd", self.initrd,
@@ -227,12 +227,12 @@ class Run:
         current = None
         t_case = None
         booted = False
-        deadline_total = self.t_start + self.args.timeout_total
+        deadline_total = self.t_start + self.suite.get("timeout_total", self.args.timeout_total)
         deadline = self.t_start + self.args.boot_timeout
         while True:
             now = time.monotonic()
             if now > deadline_total:
-                return self.abort("overall timeout (%ds) reached" % self.args.timeout_total, current, t_case)
+                return self.abort("overall timeout (%ds) reached" % self.suite.get("timeout_total", self.args.timeout_total), current, t_case)
             if now > deadline:
                 if not booted:
                     return self.abort("guest did not boot within %ds" % self.args.boot_timeout)
@@ -404,6 +404,8 @@ def main():
     ap.add_argument("--kernel", help="guest kernel (default: build with tests/guest/build-guest.sh)")
     ap.add_argument("--initrd", help="guest initramfs (default: as --kernel)")
     ap.add_argument("--ko", default=os.environ.get("QLISP_KO"), help="qlisp.ko to put in the guest")
+    ap.add_argument("--ko-debug", default=os.environ.get("QLISP_KO_DEBUG"),
+                    help="qlisp.ko built for the debug kernel (suites with \"kernel\": \"debug\")")
     ap.add_argument("--no-build", action="store_true", help="do not run build-guest.sh; use the cached guest")
     ap.add_argument("--results", default=os.environ.get("QLISP_RESULTS", "/tmp/qlisp-results"))
     ap.add_argument("--mem", type=int, default=1024)
@@ -421,21 +423,36 @@ def main():
         return 0
 
     suites = [load_suite(n) for n in (args.suite or ["qla1280"])]
-    kernel, initrd = args.kernel, args.initrd
-    if not kernel or not initrd:
-        gdir = os.path.join(CACHE, "guest")
-        if not args.no_build:
-            cmd = [os.path.join(TESTS, "guest", "build-guest.sh")]
-            if args.ko:
-                cmd.append(args.ko)
-            r = subprocess.run(cmd, stdout=subprocess.PIPE, universal_newlines=True)
-            if r.returncode != 0:
-                raise SystemExit("run-vm: guest build failed")
-        kernel = kernel or os.path.join(gdir, "vmlinuz")
-        initrd = initrd or os.path.join(gdir, "initrd.img")
-    for f in (args.qemu, kernel, initrd):
-        if not os.path.exists(f):
-            raise SystemExit("run-vm: missing %s" % f)
+    guests = {}  # flavor -> (kernel, initrd)
+
+    def guest_for(suite):
+        # "kernel": "debug" in a suite boots the debug kernel
+        # (tests/kdebug) with a qlisp.ko built for it (--ko-debug)
+        flavor = suite.get("kernel", "stock")
+        if flavor in guests:
+            return guests[flavor]
+        kernel, initrd = args.kernel, args.initrd
+        if flavor != "stock":
+            kernel = initrd = None
+        if not kernel or not initrd:
+            gdir = os.path.join(CACHE, "guest" if flavor == "stock" else "guest-" + flavor)
+            if not args.no_build or flavor != "stock":
+                cmd = [os.path.join(TESTS, "guest", "build-guest.sh")]
+                ko = args.ko if flavor == "stock" else args.ko_debug
+                if ko:
+                    cmd.append(ko)
+                r = subprocess.run(cmd, stdout=subprocess.PIPE, universal_newlines=True,
+                                   env=dict(os.environ, QLISP_GUEST_FLAVOR=flavor))
+                if r.returncode != 0:
+                    raise SystemExit("run-vm: guest build (%s) failed" % flavor)
+            kernel = kernel or os.path.join(gdir, "vmlinuz")
+            initrd = initrd or os.path.join(gdir, "initrd.img")
+        for f in (args.qemu, kernel, initrd):
+            if not os.path.exists(f):
+                raise SystemExit("run-vm: missing %s" % f)
+        guests[flavor] = (kernel, initrd)
+        return guests[flavor]
+
     ensure_roms()
 
     passed = failed = 0
@@ -445,6 +462,12 @@ def main():
         bad = [c for c in cases if c not in known]
         if bad:
             raise SystemExit("run-vm: unknown case(s): " + " ".join(bad))
+        try:
+            kernel, initrd = guest_for(s)
+        except SystemExit as e:
+            out("FAIL %s/boot: %s" % (s["name"], e))
+            failed += 1
+            continue
         res = Run(s, cases, args, kernel, initrd).run()
         passed += sum(1 for r in res.values() if r[0])
         failed += sum(1 for r in res.values() if not r[0])

@@ -69,6 +69,24 @@ if [ $module = 1 ]; then
 		failed=$((failed + 1))
 	fi
 fi
+# Suites on the debug kernel ("kernel": "debug") need it and a qlisp.ko
+# built for it; building both counts as one test.
+debug=0
+for s in "${suites[@]}"; do
+	grep -qE '"kernel": *"debug"' "$tests/suites/$s.py" 2>/dev/null && debug=1
+done
+if [ $debug = 1 ] && [ $module = 1 ]; then
+	t1=$(date +%s)
+	if ko=$("$top/scripts/module-debug.sh" 2>/tmp/qlisp-kdebug-build.log); then
+		export QLISP_KO_DEBUG=$ko
+		echo "PASS build/debug-kernel-and-module ($(( $(date +%s) - t1 ))s)"
+		passed=$((passed + 1))
+	else
+		tail -n 30 /tmp/qlisp-kdebug-build.log
+		echo "FAIL build/debug-kernel-and-module: see /tmp/qlisp-kdebug-build.log"
+		failed=$((failed + 1))
+	fi
+fi
 if ! "$top/emu/build-qemu.sh"; then
 	echo "FAIL build/qemu: emu/build-qemu.sh failed"
 	failed=$((failed + 1))

@@ -23,10 +23,19 @@ check_read "underrun"
 f1=$(host_qom_get stat-faults)
 [ "$f1" -eq $((f0 + 9)) ] || fail "want 9 faults to fire, got $((f1 - f0))"
 host_qom_set fault "sense 3 0x11 0 1" >/dev/null || fail "arm medium error"
-dd if="$dev" of=/dev/null bs=4k count=1 skip=99 iflag=direct 2>/dev/null &&
-	fail "read with a MEDIUM ERROR succeeded"
-dmesg_since_start | grep -qi 'medium error\|unrecovered read error' ||
-	fail "medium error not reported by sd"
+if dd if="$dev" of=/tmp/fs.one bs=4k count=1 skip=3 iflag=direct 2>/dev/null; then
+	# qla1280 turns an underrun with CHECK CONDITION into DID_ERROR when
+	# less than the command's underflow moved, so the midlayer retries and
+	# a one-shot medium error is not seen: acceptable only if the data is
+	# right, and not for qlisp, which must report it.
+	is_qlisp && fail "read with a MEDIUM ERROR succeeded"
+	dd if="$p" bs=4k count=1 skip=3 2>/dev/null | cmp - /tmp/fs.one >/dev/null ||
+		fail "medium error retried into wrong data"
+	host_log "one-shot MEDIUM ERROR retried by $VMT_DRIVER (read succeeded)"
+else
+	dmesg_since_start | grep -qi 'medium error\|unrecovered read error' ||
+		fail "medium error not reported by sd"
+fi
 check_read "after medium error"
 dmesg_allow 'Medium Error|Unrecovered read error|I/O error|error, dev sd|Sense Key|Add. Sense|Result: hostbyte|CDB:|Power-on or device reset|Buffer I/O error|critical medium error'
 check_dmesg_clean

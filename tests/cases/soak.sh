@@ -62,7 +62,7 @@ must dd if="$(disk_sd 0)" of=/dev/null bs=64k count=16 iflag=direct
 # other failed I/O is an error.
 dmesg_since_start | grep 'I/O error' | grep -v 'op 0x0:(READ) flags 0x80700 ' >/tmp/soak.ioerr
 [ -s /tmp/soak.ioerr ] && fail "I/O failed outside readahead: $(head -n 1 /tmp/soak.ioerr)"
-dmesg_allow 'abort handle|timing out|timed out|reset|firmware error 0x8002|Power-on or device reset|not returned by the firmware'
+dmesg_allow 'abort handle|timing out|timed out|reset|firmware error 0x8002|ISP System Error|Unable to abort command|invalid handle|Power-on or device reset|not returned by the firmware'
 dmesg_allow 'I/O error, dev sd[a-z]+, sector [0-9]+ op 0x0:\(READ\) flags 0x80700 |FAILED Result: hostbyte=DID_(OK|ERROR)|Sense Key|Add. Sense|CDB:|Buffer I/O error.*async page read'
 check_dmesg_clean
 pass "$n faults in ${secs}s (seed $seed), verified I/O throughout"

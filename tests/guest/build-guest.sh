@@ -17,6 +17,10 @@
 #
 # Environment: QLISP_GUEST_COMPRESS=none|gzip|zstd|lz4 for base.cpio
 # (default none: loading is faster than decompressing under TCG).
+# QLISP_GUEST_FLAVOR=debug: the debug kernel of tests/kdebug/build-kernel.sh
+# (KASAN, lockdep, DMA-API debugging, kmemleak, ...) and its modules instead
+# of Debian's; output under .../guest-debug, QLISP_KO must then be built
+# against that kernel.
 set -euo pipefail
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 export LC_ALL=C
@@ -24,7 +28,12 @@ export LC_ALL=C
 here=$(cd "$(dirname "$0")" && pwd)
 tests=$(cd "$here/.." && pwd)
 top=$(cd "$tests/.." && pwd)
-cache=${QLISP_CACHE:-$HOME/.cache/qlisp}/guest
+flavor=${QLISP_GUEST_FLAVOR:-stock}
+case $flavor in
+stock) cache=${QLISP_CACHE:-$HOME/.cache/qlisp}/guest ;;
+debug) cache=${QLISP_CACHE:-$HOME/.cache/qlisp}/guest-debug ;;
+*) echo "build-guest: QLISP_GUEST_FLAVOR must be stock or debug" >&2; exit 1 ;;
+esac
 ko=${1:-${QLISP_KO:-}}
 compress=${QLISP_GUEST_COMPRESS:-none}
 
@@ -59,6 +68,12 @@ fi
 pkgver() { dpkg-query -W -f='${Version}' "$1"; }
 
 # --- which kernel: the one linux-image-amd64 depends on ---------------------
+if [ "$flavor" = debug ]; then
+	kd=$("$tests/kdebug/build-kernel.sh") || die "debug kernel build failed"
+	kd_modroot=$(printf '%s\n' "$kd" | sed -n 's/^MODROOT=//p')
+	kd_kernel=$(printf '%s\n' "$kd" | sed -n 's/^KERNEL=//p')
+	kd_kver=$(printf '%s\n' "$kd" | sed -n 's/^KVER=//p')
+fi
 kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
 	awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
 if [ -z "$kpkg" ]; then
@@ -92,14 +107,24 @@ download() {
 # --- base archive: kernel modules, firmware, userland ----------------------
 self_sum=$(sha256sum "$0" | cut -c1-16)
 base_key="kpkg=$kpkg $kpkgver fw=$fwver compress=$compress script=$self_sum"
+if [ "$flavor" = debug ]; then
+	kver=$kd_kver
+	base_key="flavor=debug kernel=$(cat "${QLISP_CACHE:-$HOME/.cache/qlisp}/kdebug/key" | sha256sum | cut -c1-16) kver=$kver fw=$fwver compress=$compress script=$self_sum"
+fi
 for p in busybox-static sg3-utils fio e2fsprogs libc6; do base_key+=" $p=$(pkgver "$p")"; done
 base=$cache/base.cpio
 if [ ! -f "$base" ] || [ "$(cat "$cache/base.key" 2>/dev/null)" != "$base_key" ]; then
 	t0=$(date +%s)
-	kdeb=$(download "$kpkg" "$kpkgver")
 	fwdeb=$(download firmware-qlogic "$fwver")
-	kroot=$cache/kernel-$kver
-	if [ ! -f "$kroot/.done" ]; then
+	if [ "$flavor" = debug ]; then
+		kroot=$kd_modroot
+		vmlinuz=$kd_kernel
+	else
+		kdeb=$(download "$kpkg" "$kpkgver")
+		kroot=$cache/kernel-$kver
+		vmlinuz=$kroot/boot/vmlinuz-$kver
+	fi
+	if [ ! -f "$kroot/.done" ] && [ "$flavor" = stock ]; then
 		log "unpacking $kpkg"
 		rm -rf "$kroot" && mkdir -p "$kroot"
 		dpkg-deb -x "$kdeb" "$kroot"
@@ -118,8 +143,10 @@ if [ ! -f "$base" ] || [ "$(cat "$cache/base.key" 2>/dev/null)" != "$base_key" ]
 	mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,lib,lib64,etc,proc,sys,dev,tmp,mnt,run,root,lib/firmware/qlogic}
 
 	# Modules: exactly what modprobe says the wanted ones need.
+	# (the debug kernel has the trimmed set: the rest is built in or absent)
 	want=(scsi_mod sd_mod sg qla1280 sym53c8xx virtio_scsi virtio_pci ext4
 	      crc32c crc32c_generic crc32c_intel)
+	[ "$flavor" = debug ] && want=(sd_mod sg qla1280)
 	mdir=lib/modules/$kver
 	for m in "${want[@]}"; do
 		deps=$(modprobe -d "$kroot" -S "$kver" --show-depends "$m") ||
@@ -135,7 +162,9 @@ if [ ! -f "$base" ] || [ "$(cat "$cache/base.key" 2>/dev/null)" != "$base_key" ]
 		[ -f "$kroot/$mdir/$f" ] && cp "$kroot/$mdir/$f" "$stage/$mdir/"
 	done
 	depmod -b "$stage" "$kver"
-	for m in qla1280 sym53c8xx sd_mod sg ext4; do
+	must=(qla1280 sym53c8xx sd_mod sg ext4)
+	[ "$flavor" = debug ] && must=(qla1280 sd_mod sg)
+	for m in "${must[@]}"; do
 		grep -q "/$m.ko:" "$stage/$mdir/modules.dep" || die "module $m missing from the guest"
 	done
 
@@ -179,7 +208,7 @@ if [ ! -f "$base" ] || [ "$(cat "$cache/base.key" 2>/dev/null)" != "$base_key" ]
 	lz4)  lz4 -q -l -c "$cache/base.raw" >"$base.tmp" && rm "$cache/base.raw" ;;
 	esac
 	mv "$base.tmp" "$base"
-	cp "$kroot/boot/vmlinuz-$kver" "$cache/vmlinuz.tmp" && mv "$cache/vmlinuz.tmp" "$cache/vmlinuz"
+	cp "$vmlinuz" "$cache/vmlinuz.tmp" && mv "$cache/vmlinuz.tmp" "$cache/vmlinuz"
 	rm -rf "$stage"
 	printf '%s\n' "$base_key" >"$cache/base.key"
 	rm -f "$cache/overlay.key"

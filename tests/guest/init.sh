@@ -9,6 +9,7 @@
 #   vmt_proc=NAME         proc_name of its scsi_host (default: vmt_driver)
 #   vmt_qom=PATH          QOM path of the HBA for host_qom_get/set
 #   vmt_disks=T:L:MIB,... the disks the runner attached, in order
+#   vmt_env=K=V:K=V       case parameters to export (see lib.sh)
 # Protocol on /dev/ttyS1 (see lib.sh): @@START, @@RESULT, @@DONE.
 export PATH=/sbin:/bin:/usr/sbin:/usr/bin
 export HOME=/root
@@ -31,7 +32,7 @@ for arg in $(cat /proc/cmdline); do
 		;;
 	esac
 done
-export VMT_SUITE VMT_CASES VMT_DRIVER VMT_MODARGS VMT_PROC VMT_QOM VMT_DISKS
+export VMT_SUITE VMT_CASES VMT_DRIVER VMT_MODARGS VMT_PROC VMT_QOM VMT_DISKS VMT_ENV
 : "${VMT_PROC:=$VMT_DRIVER}"
 export VMT_PROC
 

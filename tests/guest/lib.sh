@@ -23,6 +23,14 @@ RESULT_FILE=/tmp/result
 : "${CASE:=unknown}"
 : "${CASE_TAG:=$CASE}"
 DMESG_ALLOW='^qlisp-never-matches$'
+# A suite may scale the cases' sizes (e.g. on the slow debug kernel) with
+# vmt_env=NAME=VALUE:NAME=VALUE on the kernel command line: SG_DD_MIB,
+# FIO_SIZE, RELOAD_COUNT ...
+if [ -n "${VMT_ENV:-}" ]; then
+	for _kv in $(echo "$VMT_ENV" | tr ':' ' '); do
+		case $_kv in [A-Z]*=*) export "${_kv?}" ;; esac
+	done
+fi
 
 say() { echo "[qlisp] $*"; }
 
@@ -63,6 +71,8 @@ fail() {
 	msg=$(printf '%s' "$*" | tr '\n' ' ' | cut -c1-300)
 	chan_send "@@RESULT $CASE FAIL $msg"
 	say "FAIL $CASE: $msg"
+	# a failed fault case must not leave its fault armed for the next
+	case $CASE in fault_*|soak) host_qom_set fault clear >/dev/null 2>&1 ;; esac
 	say "--- dmesg since case start:"
 	dmesg_since_start | tail -n 40
 	exit 1
@@ -90,21 +100,40 @@ dmesg_since_start() {
 }
 # dmesg_allow REGEX: lines matching REGEX (grep -E) are not errors.
 dmesg_allow() { DMESG_ALLOW="$DMESG_ALLOW|$1"; }
-# check_dmesg_clean: fail on timeout/abort/error/BUG/WARNING/Oops/Call Trace
-# lines logged since the case started, except allowed ones.
+# Kernel splats: never allowed, whatever the case expects (lockdep, KASAN,
+# DMA-API debugging (a WARNING), DEBUG_OBJECTS and sleep-in-atomic reports
+# all come as one of these).
+SPLAT_RE='BUG:|kernel BUG at|WARNING|Oops|Call Trace|[Hh]ung task|[Ss]oft lockup|KASAN:|kmemleak: [0-9]+ new suspected|ODEBUG:|possible circular locking|possible recursive locking|inconsistent lock state|sleeping function called from invalid context'
+# check_dmesg_clean: fail on timeout/abort/error lines logged since the case
+# started, except allowed ones, and on any splat.
 check_dmesg_clean() {
 	dmesg_since_start >/tmp/dmesg.case
 	grep -q "qlisp: case-start $CASE_TAG\$" /tmp/dmesg.case ||
 		fail "dmesg: start marker of $CASE_TAG lost (ring buffer overrun?)"
 	{
-		grep -iE 'timeout|timed out|abort|error' /tmp/dmesg.case
-		grep -E 'BUG|WARNING|Oops|Call Trace|[Hh]ung task|[Ss]oft lockup'  /tmp/dmesg.case
-	} | grep -v 'qlisp: case-\(start\|end\) ' | grep -vE "$DMESG_ALLOW" >/tmp/dmesg.bad
+		grep -iE 'timeout|timed out|abort|error' /tmp/dmesg.case |
+			grep -v 'qlisp: case-\(start\|end\) ' | grep -vE "$DMESG_ALLOW"
+		grep -E "$SPLAT_RE" /tmp/dmesg.case
+	} >/tmp/dmesg.bad
 	if [ -s /tmp/dmesg.bad ]; then
 		say "unexpected kernel messages:"
 		cat /tmp/dmesg.bad
 		fail "dmesg: $(head -n 1 /tmp/dmesg.bad)"
 	fi
+}
+# Checks of one driver's own messages and statistics: the fault cases run
+# with qlisp and with qla1280 (see Documentation/scsi/qlisp.rst).
+is_qlisp() { [ "$VMT_DRIVER" = qlisp ]; }
+# recoveries: what the model saw of error recovery, whichever driver runs it
+# (ABORTs that found their command, device/target resets, bus resets, chip
+# soft resets), as one number.
+recoveries() {
+	n=0
+	for c in stat-aborts stat-device-resets stat-bus-resets stat-chip-resets; do
+		v=$(host_qom_get $c) || { echo -1; return 1; }
+		n=$((n + v))
+	done
+	echo $n
 }
 # The suite may add allowed patterns ("dmesg_allow" in the suite file).
 _allow=$(host_get dmesg_allow 2>/dev/null) && [ -n "$_allow" ] && dmesg_allow "$_allow"

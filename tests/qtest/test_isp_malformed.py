@@ -1589,7 +1589,8 @@ def case_flood(t):
 COUNTERS = ["stat-cmds", "stat-cont-entries", "stat-markers",
             "stat-status-entries", "stat-fastposts", "stat-mbox-cmds",
             "stat-bad-entries", "stat-reg-reads", "stat-reg-writes",
-            "stat-irqs", "stat-async-events"]
+            "stat-irqs", "stat-async-events", "stat-aborts",
+            "stat-device-resets", "stat-bus-resets", "stat-chip-resets"]
 
 
 def case_final(t):

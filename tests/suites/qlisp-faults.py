@@ -19,9 +19,9 @@ SUITE = {
          "blkdebug": "[inject-error]\nevent = \"read_aio\"\n"
                      "iotype = \"read\"\nsector = \"8192\"\n"},
     ],
-    "cases": ["attach", "fault_timeout", "fault_escalate", "fault_busreset",
+    "cases": ["attach", "fault_irq", "fault_timeout", "fault_escalate", "fault_busreset",
               "fault_syserr", "fault_seltimeout", "fault_status",
-              "fault_corrupt", "blkdebug_lba", "soak", "hotplug"],
+              "fault_corrupt", "fault_badentry", "blkdebug_lba", "soak", "hotplug"],
     # bounded soak for CI; longer runs: edit or copy this suite
     "kernel_args": ["vmt_soak=120"],
     "case_timeout": 240,

@@ -620,6 +620,27 @@ static int qlisp_bus_reset(struct qlisp_host *ha)
 }
 
 /*
+ * The first mailbox command with interrupts on proves that they arrive.  A
+ * NOP the chip answers without its interrupt reaching us means the IRQ is
+ * routed nowhere (a broken ACPI _PRT, a wrong INTx line); going on would
+ * turn every command into a timeout and an endless escalation of resets.
+ */
+static int qlisp_check_irq(struct qlisp_host *ha)
+{
+	u16 mb[ISP_NMBOX] = { MBC_NOP };
+	int ret;
+
+	ret = qlisp_mbox(ha, mb, 0x01, 0x01, QLISP_MBOX_TIMEOUT_MS);
+	if (ret == -ETIMEDOUT && (qlisp_rd(ha, ISP_ISR) & ISR_RISC_INT)) {
+		dev_err(&ha->pdev->dev,
+			"no interrupt on IRQ %d: the chip answered, the interrupt never came\n",
+			ha->pdev->irq);
+		return -EIO;
+	}
+	return ret;
+}
+
+/*
  * Bring the chip from reset to accepting commands: used at attach and by
  * the host reset.  Runs with the adapter offline and interrupts off.
  */
@@ -648,6 +669,11 @@ static int qlisp_chip_init(struct qlisp_host *ha)
 	if (ret)
 		return ret;
 	qlisp_enable_intr(ha);
+	ret = qlisp_check_irq(ha);
+	if (ret) {
+		qlisp_disable_intr(ha);
+		return ret;
+	}
 	spin_lock_irq(ha->lock);
 	ha->online = true;
 	spin_unlock_irq(ha->lock);

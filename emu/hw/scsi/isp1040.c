@@ -400,6 +400,10 @@ struct ISPState {
     uint64_t stat_async_events;
     uint64_t stat_max_segs;
     uint64_t stat_faults;   /* fault injections that took effect */
+    uint64_t stat_aborts;           /* ABORT commands that found their IOCB */
+    uint64_t stat_device_resets;    /* ABORT DEVICE / ABORT TARGET done */
+    uint64_t stat_bus_resets;       /* BUS RESET mailbox commands done */
+    uint64_t stat_chip_resets;      /* soft resets through the ICR */
 
     /*
      * Fault injection, armed at run time through the "fault" property
@@ -409,6 +413,7 @@ struct ISPState {
     uint32_t f_swallow;
     uint32_t f_fail_aborts;
     uint32_t f_fail_resets;
+    bool f_irq_lost;        /* INTA# never reaches the interrupt controller */
     int f_seltimeout;       /* target that does not answer, or -1 */
     uint32_t f_status_count;
     uint8_t f_status;
@@ -441,7 +446,8 @@ static void isp_update_irq(ISPState *s)
         trace_isp1040_irq(level);
     }
     s->irq_level = level;
-    pci_set_irq(PCI_DEVICE(s), level);
+    /* fault: a pin wired (or routed by firmware) to nowhere */
+    pci_set_irq(PCI_DEVICE(s), level && !s->f_irq_lost);
 }
 
 static void isp_raise_risc_int(ISPState *s)
@@ -988,6 +994,13 @@ static void isp_flush_done(ISPState *s)
 
             if (posted || !isp_mbox_out_free(s)) {
                 break;
+            }
+            if (s->f_corrupt_count && s->f_corrupt == 'h') {
+                /* fault: a fast-posted handle the driver never issued */
+                s->f_corrupt_count--;
+                s->stat_faults++;
+                mb[2] ^= 0x5a5a;
+                trace_isp1040_fault("corrupt", r->handle);
             }
             QTAILQ_REMOVE(&s->done, r, next);
             trace_isp1040_fast_post(r->handle);
@@ -1658,6 +1671,7 @@ static uint16_t isp_mbox_command(ISPState *s, const uint16_t *in,
                               target, lun)) {
             return MBS_CMD_ERROR;       /* not (or no longer) active */
         }
+        s->stat_aborts++;
         return MBS_COMPLETE;
     case MBC_ABORT_DEVICE:
         if (!isp_mbox_target(s, in[1], &lun, &busno, &target)) {
@@ -1670,6 +1684,7 @@ static uint16_t isp_mbox_command(ISPState *s, const uint16_t *in,
         }
         isp_cancel_all(s, false, false, CS_ABORTED, SF_ABORTED, busno, target,
                        lun);
+        s->stat_device_resets++;
         return MBS_COMPLETE;
     case MBC_ABORT_TARGET:
         if (!isp_mbox_target(s, in[1] & 0xff00, NULL, &busno, &target)) {
@@ -1683,6 +1698,7 @@ static uint16_t isp_mbox_command(ISPState *s, const uint16_t *in,
         isp_cancel_all(s, false, false, CS_RESET, SF_DEVICE_RESET, busno,
                        target, -1);
         isp_reset_devices(s, busno, target);
+        s->stat_device_resets++;
         return MBS_COMPLETE;
     case MBC_BUS_RESET:
         busno = s->chip->nbus > 1 ? in[2] : 0;
@@ -1693,6 +1709,7 @@ static uint16_t isp_mbox_command(ISPState *s, const uint16_t *in,
         isp_cancel_all(s, false, false, CS_RESET, SF_BUS_RESET, busno, -1,
                        -1);
         isp_reset_devices(s, busno, -1);
+        s->stat_bus_resets++;
         return MBS_COMPLETE;
     case MBC_STOP_QUEUE:
     case MBC_START_QUEUE:
@@ -2128,6 +2145,7 @@ static void isp_reg_write(void *opaque, hwaddr addr, uint64_t data,
         if (val & ICR_SOFT_RESET) {
             /* completes at once: the bit reads back clear */
             isp_chip_reset(s, true);
+            s->stat_chip_resets++;
             val &= ~ICR_SOFT_RESET;
         }
         s->icr = val;
@@ -2255,6 +2273,9 @@ static bool isp_fault_parse(ISPState *s, const char *cmd, Error **errp)
         s->f_fail_aborts = a[0];
     } else if (!strcmp(w[0], "fail-resets") && n == 1) {
         s->f_fail_resets = a[0];
+    } else if (!strcmp(w[0], "irq-lost") && n == 1 && a[0] <= 1) {
+        s->f_irq_lost = a[0];
+        isp_update_irq(s);
     } else if (!strcmp(w[0], "bus-reset") && n == 0) {
         isp_fault_bus_reset(s);
     } else if (!strcmp(w[0], "system-error") && n == 0) {
@@ -2295,6 +2316,8 @@ static bool isp_fault_parse(ISPState *s, const char *cmd, Error **errp)
         s->f_status_count = s->f_sense_count = 0;
         s->f_underrun_count = s->f_corrupt_count = 0;
         s->f_seltimeout = -1;
+        s->f_irq_lost = false;
+        isp_update_irq(s);
     } else {
         error_setg(errp, "unknown fault command '%s'", cmd);
         return false;
@@ -2310,14 +2333,14 @@ static char *isp_fault_get(Object *obj, Error **errp)
 
     return g_strdup_printf("swallow %u fail-aborts %u fail-resets %u "
                            "seltimeout %d status 0x%02x/%u sense %x/%02x/%02x/%u "
-                           "underrun %u/%u corrupt %c/%u",
+                           "underrun %u/%u corrupt %c/%u irq-lost %d",
                            s->f_swallow, s->f_fail_aborts, s->f_fail_resets,
                            s->f_seltimeout, s->f_status, s->f_status_count,
                            s->f_sense[0], s->f_sense[1], s->f_sense[2],
                            s->f_sense_count, s->f_underrun,
                            s->f_underrun_count,
                            s->f_corrupt ? s->f_corrupt : '-',
-                           s->f_corrupt_count);
+                           s->f_corrupt_count, s->f_irq_lost);
 }
 
 static void isp_fault_set(Object *obj, const char *value, Error **errp)
@@ -2382,6 +2405,10 @@ static void isp_realize(PCIDevice *dev, Error **errp)
     isp_add_stat(obj, "stat-async-events", &s->stat_async_events);
     isp_add_stat(obj, "stat-max-segs", &s->stat_max_segs);
     isp_add_stat(obj, "stat-faults", &s->stat_faults);
+    isp_add_stat(obj, "stat-aborts", &s->stat_aborts);
+    isp_add_stat(obj, "stat-device-resets", &s->stat_device_resets);
+    isp_add_stat(obj, "stat-bus-resets", &s->stat_bus_resets);
+    isp_add_stat(obj, "stat-chip-resets", &s->stat_chip_resets);
     s->f_seltimeout = -1;
     object_property_add_str(obj, "fault", isp_fault_get, isp_fault_set);
 }

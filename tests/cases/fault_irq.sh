@@ -1,0 +1,22 @@
+#!/bin/sh
+# fault_irq: the HBA's interrupt line goes nowhere (a broken ACPI _PRT or a
+# miswired INTx).  qlisp must notice at attach (the chip answers a NOP, no
+# interrupt arrives), refuse the adapter with a clear message and leave no
+# SCSI host behind, instead of attaching and timing out every command.
+# With the line back it attaches and works.  (qlisp only: qla1280 has no
+# such check.)
+. /qlisp/lib.sh
+is_qlisp || fail "fault_irq checks qlisp's attach-time interrupt test"
+driver_loaded && must rmmod "$VMT_DRIVER"
+host_qom_set fault "irq-lost 1" >/dev/null || fail "cannot arm irq-lost"
+load_driver >/tmp/fi.out 2>&1
+host_qom_set fault "irq-lost 0" >/dev/null || fail "cannot disarm irq-lost"
+dmesg_since_start | grep -q 'no interrupt on IRQ' || fail "lost interrupt not reported"
+hba_host >/dev/null && fail "a SCSI host was registered without interrupts"
+must rmmod "$VMT_DRIVER"
+run load_driver || fail "modprobe $VMT_DRIVER failed with the interrupt back"
+wait_disks 60 || fail "disks did not appear with the interrupt back"
+must dd if="$(disk_sd 0)" of=/dev/null bs=64k count=16 iflag=direct
+dmesg_allow 'no interrupt on IRQ|mailbox command 0x00 timed out|probe of .* failed with error -5'
+check_dmesg_clean
+pass "lost interrupt refused at attach; attach and I/O fine once it is back"

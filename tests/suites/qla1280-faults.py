@@ -1,0 +1,29 @@
+# The fault cases of qlisp-faults with Linux's qla1280 driving the same
+# model: what the stock driver recovers from, for the table in
+# Documentation/scsi/qlisp.rst.  Cases check driver-neutral outcomes (data
+# read back, fio verify, model counters, no splat); the qlisp-only checks of
+# messages and statistics are skipped (is_qlisp in tests/guest/lib.sh).
+SUITE = {
+    "description": "isp1040 model + Linux qla1280, fault injection",
+    "hba": ["-device", "isp1040,id=hba"],
+    "bus": "hba.0",
+    "qom": "/machine/peripheral/hba",
+    "driver": "qla1280",
+    "modargs": [],
+    "proc_name": "qla1280",
+    "disks": [
+        {"target": 0, "lun": 0, "size_mib": 200},
+        {"target": 3, "lun": 0, "size_mib": 160},
+        {"target": 3, "lun": 2, "size_mib": 136,
+         "blkdebug": "[inject-error]\nevent = \"read_aio\"\n"
+                     "iotype = \"read\"\nsector = \"8192\"\n"},
+    ],
+    "cases": ["attach", "fault_timeout", "fault_escalate", "fault_busreset",
+              "fault_syserr", "fault_seltimeout", "fault_status",
+              "fault_corrupt", "blkdebug_lba", "hotplug", "soak"],
+    "kernel_args": ["vmt_soak=60"],
+    "case_timeout": 240,
+    "timeouts": {"soak": 300},
+    "timeout_total": 1800,
+    "guest": {"dmesg_allow": ""},
+}
