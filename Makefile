@@ -10,12 +10,13 @@
 #                  kernel (tests/kdebug, built once and cached)
 #   make fault-table  both drivers through every fault case, as a table
 #   make kdebug    just build the debug guest kernel
+#   make bench     fio on qlisp, qla1280 and other HBAs (bench/bench.py)
 #   make clean
 
 KDIR ?= $(shell scripts/kernel-headers.sh)
 MDIR := $(CURDIR)/drivers/scsi/qlisp
 
-.PHONY: all module qemu demo check fault-table kdebug clean
+.PHONY: all module qemu demo check fault-table kdebug bench clean
 
 all: module
 
@@ -37,6 +38,10 @@ fault-table: module qemu
 
 kdebug:
 	tests/kdebug/build-kernel.sh
+
+bench: module qemu
+	tests/guest/build-guest.sh $(MDIR)/qlisp.ko >/dev/null
+	bench/bench.py
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(MDIR) clean

@@ -81,15 +81,17 @@ if [ -f "$top/emu/hw/scsi/isp1040-trace-events" ]; then
 	fi
 fi
 
-# 3. Configure once, then ninja.
-if [ ! -f "$bld/build.ninja" ]; then
+# 3. Configure once (again when the options change), then ninja.
+# --enable-plugins: make bench counts guest instructions with a TCG plugin.
+conf=(--target-list=x86_64-softmmu --without-default-features --disable-docs
+      --disable-werror --enable-plugins --meson=/usr/bin/meson)
+if [ ! -f "$bld/build.ninja" ] || [ "$(cat "$bld/qlisp-configure" 2>/dev/null)" != "${conf[*]}" ]; then
 	rm -rf "$bld"
 	mkdir -p "$bld"
 	log "configuring (cold build, several minutes)"
-	(cd "$bld" && "$src/configure" --target-list=x86_64-softmmu \
-		--without-default-features --disable-docs --disable-werror \
-		--meson=/usr/bin/meson >configure.log 2>&1) ||
+	(cd "$bld" && "$src/configure" "${conf[@]}" >configure.log 2>&1) ||
 		{ tail -n 30 "$bld/configure.log"; exit 1; }
+	printf '%s\n' "${conf[*]}" >"$bld/qlisp-configure"
 fi
 log "ninja -j$jobs"
 ninja -C "$bld" -j"$jobs" qemu-system-x86_64 >"$bld/ninja.log" 2>&1 ||

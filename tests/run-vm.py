@@ -123,8 +123,9 @@ class Run:
     # -- setup ------------------------------------------------------------
     def qemu_cmd(self, disks, chan_path, qmp_path):
         s = self.suite
-        ddesc = ",".join("%d:%d:%d" % (d["target"], d["lun"], d["size_mib"])
-                         for d in s["disks"])
+        # "guest_disks": disks the guest makes itself (scsi_debug)
+        ddesc = s.get("guest_disks") or ",".join(
+            "%d:%d:%d" % (d["target"], d["lun"], d["size_mib"]) for d in s["disks"])
         append = ["console=ttyS0", "panic=-1", "oops=panic", "loglevel=6",
                   "vmt_suite=" + self.name, "vmt_cases=" + ",".join(self.cases),
                   "vmt_driver=" + s["driver"], "vmt_proc=" + s["proc_name"],
@@ -133,7 +134,7 @@ class Run:
             append.append("vmt_modargs=" + ":".join(s["modargs"]))
         append += s.get("kernel_args", [])
         cmd = [self.args.qemu, "-L", "/usr/share/seabios", "-L", "/usr/share/qemu",
-               "-machine", "pc", "-accel", "tcg", "-m", str(s.get("mem", self.args.mem)),
+               "-machine", "pc", "-accel", s.get("accel", "tcg"), "-m", str(s.get("mem", self.args.mem)),
                "-smp", "2", "-nographic", "-no-reboot", "-vga", "none",
                "-nic", "none", "-monitor", "none",
                "-kernel", self.kernel, "-initrd", self.initrd,
@@ -147,6 +148,13 @@ class Run:
         for i, (d, img) in enumerate(zip(s["disks"], disks)):
             # -blockdev nodes, unlike -drive, survive a device_del, so a
             # case can unplug a disk and plug it back (drive=dN)
+            if d.get("null"):
+                # QEMU's null-co: no storage behind it (benchmarks)
+                cmd += ["-blockdev", "driver=null-co,node-name=d%d,size=%d"
+                        % (i, d["size_mib"] << 20),
+                        "-device", "scsi-hd,bus=%s,scsi-id=%d,lun=%d,drive=d%d,id=hd%d"
+                        % (d.get("bus", s["bus"]), d["target"], d["lun"], i, i)]
+                continue
             cmd += ["-blockdev", "driver=file,node-name=f%d,filename=%s" % (i, img)]
             node = "f%d" % i
             if d.get("blkdebug"):

@@ -145,7 +145,7 @@ if [ ! -f "$base" ] || [ "$(cat "$cache/base.key" 2>/dev/null)" != "$base_key" ]
 	# Modules: exactly what modprobe says the wanted ones need.
 	# (the debug kernel has the trimmed set: the rest is built in or absent)
 	want=(scsi_mod sd_mod sg qla1280 sym53c8xx virtio_scsi virtio_pci ext4
-	      crc32c crc32c_generic crc32c_intel)
+	      crc32c crc32c_generic crc32c_intel vmw_pvscsi megaraid_sas scsi_debug)
 	[ "$flavor" = debug ] && want=(sd_mod sg qla1280)
 	mdir=lib/modules/$kver
 	for m in "${want[@]}"; do

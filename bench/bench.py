@@ -1,0 +1,233 @@
+#!/usr/bin/python3
+"""make bench: fio in the guest on the ISP1040 model with qlisp and with
+qla1280, and on QEMU's virtio-scsi, pvscsi, megasas, lsi53c895a and the
+guest's scsi_debug (delay=0) as anchors.  Every HBA has one null-co disk.
+
+Repeats are interleaved (run 1 of every HBA, then run 2, ...); the table
+shows the median IOPS per job and HBA, qlisp / qla1280 and qlisp / pvscsi,
+and for the model the register reads and writes and interrupts per I/O of
+the fixed-count cost jobs.  Writes build/bench/results.json, table.txt and
+chart.png.
+
+Usage: bench/bench.py [--repeats N] [--secs S] [--ios N] [--only NAME,...]
+"""
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(TOP, "build", "bench")
+DISK = [{"target": 0, "lun": 0, "size_mib": 1024, "null": True}]
+
+
+def hba(name, dev, driver, irq=None, modargs=None, qom=""):
+    return {"name": name, "hba": ["-device", dev + ",id=hba"], "bus": "hba.0",
+            "qom": qom, "driver": driver, "modargs": modargs or [],
+            "disks": DISK, "irq": irq or driver}
+
+
+HBAS = [
+    hba("qlisp", "isp1040", "qlisp", qom="/machine/peripheral/hba"),
+    hba("qla1280", "isp1040", "qla1280", qom="/machine/peripheral/hba"),
+    hba("virtio-scsi", "virtio-scsi-pci", "virtio_scsi", irq="virtio"),
+    hba("pvscsi", "pvscsi", "vmw_pvscsi"),
+    hba("megasas", "megasas", "megaraid_sas", irq="megasas"),
+    hba("lsi53c895a", "lsi53c895a", "sym53c8xx", irq="sym53c8xx"),
+    {"name": "scsi_debug", "hba": [], "bus": "", "qom": "", "driver": "scsi_debug",
+     "modargs": ["delay=0", "dev_size_mb=256", "num_tgts=1", "max_luns=1"],
+     "disks": [], "guest_disks": "0:0:256", "irq": "none"},
+]
+JOBS = ["randread4k_qd1", "randread4k_qd32", "randwrite4k_qd32", "read1m_qd4",
+        "write1m_qd4"]
+COST = ["cost_randread4k_qd1", "cost_randread4k_qd32"]
+PLUGIN = os.path.join(OUT, "insn-count.so")
+
+
+def build_plugin():
+    """Build bench/insn-count.c against the QEMU source make qemu used."""
+    cache = os.environ.get("QLISP_CACHE", os.path.expanduser("~/.cache/qlisp"))
+    srcs = [d for d in os.listdir(os.path.join(cache, "qemu-src"))
+            if d.startswith("qemu-") and os.path.isdir(os.path.join(cache, "qemu-src", d))]
+    if not srcs:
+        return False
+    inc = os.path.join(cache, "qemu-src", srcs[0], "include", "qemu")
+    glib = subprocess.run(["pkg-config", "--cflags", "glib-2.0"], stdout=subprocess.PIPE,
+                          universal_newlines=True).stdout.split()
+    r = subprocess.run(["gcc", "-shared", "-fPIC", "-O2", "-Wall", "-I" + inc] + glib +
+                       ["-o", PLUGIN, os.path.join(TOP, "bench", "insn-count.c")])
+    return r.returncode == 0
+
+
+def insn_per_io(h, args, tmp, job):
+    """Guest instructions per I/O of @job: two boots running it with
+    different fixed I/O counts; the difference of the instruction counts
+    over the difference of the I/O counts cancels boot, driver load and
+    fio start-up.  Returns (kernel, user) per I/O, or None."""
+    counts = {}
+    for n in (args.ios // 2, args.ios * 3 // 2):
+        outf = os.path.join(tmp, "insn-%s-%s-%d" % (h["name"], job, n))
+        rows = run_one(h, args, tmp, "insn-%s-%d" % (job, n), ios=n, jobs=job,
+                       plugin_out=outf)
+        if job not in rows or not os.path.exists(outf):
+            return None
+        kv = dict(x.split("=") for x in open(outf).read().split())
+        counts[int(rows[job]["ios"])] = (int(kv["kernel"]), int(kv["user"]))
+    (n1, c1), (n2, c2) = sorted(counts.items())
+    if n2 <= n1:
+        return None
+    return ((c2[0] - c1[0]) / (n2 - n1), (c2[1] - c1[1]) / (n2 - n1))
+
+
+def suite_file(h, args, tmp, ios=None, jobs=None, plugin_out=None):
+    env = "BENCH_SECS=%d:BENCH_IOS=%d:BENCH_IRQ=%s" % (args.secs, ios or args.ios, h["irq"])
+    if jobs:
+        env += ":BENCH_JOBS=" + jobs
+    suite = {
+        "description": "bench on " + h["name"],
+        "hba": h["hba"], "bus": h["bus"], "qom": h["qom"], "driver": h["driver"],
+        "modargs": h["modargs"], "proc_name": h["driver"], "disks": h["disks"],
+        "cases": ["bench"], "case_timeout": 60 + 12 * (args.secs + 2) + 120,
+        "kernel_args": ["vmt_env=" + env], "guest": {"dmesg_allow": ""},
+    }
+    if "guest_disks" in h:
+        suite["guest_disks"] = h["guest_disks"]
+    if plugin_out:
+        # one TCG thread: the plugin's inline counters are not atomic
+        suite["accel"] = "tcg,thread=single"
+        suite["extra_args"] = ["-plugin", "%s,out=%s" % (PLUGIN, plugin_out)]
+    path = os.path.join(tmp, "bench-%s.py" % h["name"])
+    with open(path, "w") as f:
+        f.write("SUITE = %r\n" % suite)
+    return path
+
+
+def run_one(h, args, tmp, rep, **kw):
+    res = os.path.join(tmp, "res-%s" % rep)
+    cmd = [sys.executable, os.path.join(TOP, "tests", "run-vm.py"), "--no-build",
+           "--suite", suite_file(h, args, tmp, **kw), "--results", res]
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       universal_newlines=True)
+    chan = os.path.join(res, "bench-" + h["name"], "channel.log")
+    rows = {}
+    if os.path.exists(chan):
+        for line in open(chan):
+            m = re.search(r"@@LOG bench: bench: (job=.*)$", line.strip())
+            if not m:
+                continue
+            kv = dict(x.split("=", 1) for x in m.group(1).split() if "=" in x)
+            rows[kv["job"]] = kv
+    if not rows:
+        print("bench: %s run %d produced nothing:\n%s" % (h["name"], rep, p.stdout[-1500:]),
+              file=sys.stderr)
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--secs", type=int, default=5)
+    ap.add_argument("--ios", type=int, default=20000)
+    ap.add_argument("--only", help="comma-separated HBA names")
+    ap.add_argument("--no-insn", dest="insn", action="store_false",
+                    help="skip the instruction counts (TCG plugin)")
+    args = ap.parse_args()
+    hbas = [h for h in HBAS if not args.only or h["name"] in args.only.split(",")]
+    os.makedirs(OUT, exist_ok=True)
+    data = {h["name"]: [] for h in hbas}
+    with tempfile.TemporaryDirectory(prefix="qlisp-bench-") as tmp:
+        for rep in range(1, args.repeats + 1):
+            for h in hbas:
+                rows = run_one(h, args, tmp, rep)
+                data[h["name"]].append(rows)
+                print("bench: run %d %-12s %s" % (rep, h["name"], " ".join(
+                    "%s=%s" % (j, rows[j]["iops"]) for j in JOBS if j in rows)), flush=True)
+        insn = {}
+        if args.insn and build_plugin():
+            for h in hbas:
+                if h["name"] not in ("qlisp", "qla1280"):
+                    continue
+                for j in COST:
+                    insn["%s %s" % (j[5:], h["name"])] = insn_per_io(h, args, tmp, j)
+                    print("bench: instructions per I/O, %s %s: %s" %
+                          (j[5:], h["name"], insn["%s %s" % (j[5:], h["name"])]), flush=True)
+        elif args.insn:
+            print("bench: could not build the instruction-count plugin", file=sys.stderr)
+    with open(os.path.join(OUT, "results.json"), "w") as f:
+        json.dump({"args": vars(args), "runs": data, "insn_per_io": insn}, f, indent=1)
+
+    def med(name, job, key="iops"):
+        vals = [float(r[job][key]) for r in data.get(name, []) if job in r and r[job].get(key, "-") != "-"]
+        return statistics.median(vals) if vals else None
+
+    lines = []
+    names = [h["name"] for h in hbas]
+    lines.append("median IOPS of %d interleaved runs (%d s each, null-co disk, TCG)" %
+                 (args.repeats, args.secs))
+    lines.append("%-18s" % "job" + "".join("%12s" % n for n in names) +
+                 "  qlisp/qla1280  qlisp/pvscsi")
+    for j in JOBS:
+        row = "%-18s" % j + "".join("%12s" % ("%.0f" % med(n, j) if med(n, j) else "-")
+                                    for n in names)
+        q, a, p = med("qlisp", j), med("qla1280", j), med("pvscsi", j)
+        row += "  %13s" % ("%.2f" % (q / a) if q and a else "-")
+        row += "  %12s" % ("%.2f" % (q / p) if q and p else "-")
+        lines.append(row)
+    lines.append("")
+    lines.append("per I/O on the model (fixed %d I/Os, medians): register reads, "
+                 "register writes, interrupts" % args.ios)
+    lines.append("%-26s %10s %10s %8s %14s %12s" % ("job / driver", "reg reads", "reg writes",
+                                                    "irqs", "kernel insns", "user insns"))
+    for j in COST:
+        for n in ("qlisp", "qla1280"):
+            if n not in data:
+                continue
+            per = []
+            for key in ("regr", "regw", "irqs"):
+                vals = [float(r[j][key]) / float(r[j]["ios"]) for r in data[n]
+                        if j in r and r[j].get(key) and float(r[j]["ios"]) > 0]
+                per.append(statistics.median(vals) if vals else None)
+            ins = insn.get("%s %s" % (j[5:], n))
+            lines.append("%-26s %10s %10s %8s %14s %12s" % ("%s %s" % (j[5:], n), *[
+                "%.2f" % v if v is not None else "-" for v in per],
+                "%.0f" % ins[0] if ins else "-", "%.0f" % ins[1] if ins else "-"))
+    text = "\n".join(lines)
+    print(text)
+    with open(os.path.join(OUT, "table.txt"), "w") as f:
+        f.write(text + "\n")
+    if subprocess.run(["dpkg-query", "-W", "python3-matplotlib"],
+                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode:
+        subprocess.run([os.path.join(TOP, "scripts", "apt-setup.sh")])
+        subprocess.run(["apt-get", "install", "-y", "-qq", "python3-matplotlib"],
+                       stdout=subprocess.DEVNULL,
+                       env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("bench: no matplotlib (python3-matplotlib): no chart", file=sys.stderr)
+        return 0
+    fig, axes = plt.subplots(1, len(JOBS), figsize=(3.2 * len(JOBS), 4))
+    for ax, j in zip(axes, JOBS):
+        vals = [med(n, j) or 0 for n in names]
+        colors = ["#c0392b" if n == "qlisp" else "#2c3e50" if n == "qla1280" else "#95a5a6"
+                  for n in names]
+        ax.bar(range(len(names)), vals, color=colors)
+        ax.set_xticks(range(len(names)))
+        ax.set_xticklabels(names, rotation=60, ha="right", fontsize=8)
+        ax.set_title(j, fontsize=9)
+        ax.set_ylabel("IOPS (median)", fontsize=8)
+    fig.suptitle("qlisp bench: QEMU TCG, null-co disk, %d runs" % args.repeats, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(os.path.join(OUT, "chart.png"), dpi=90)
+    print("bench: wrote %s/{results.json,table.txt,chart.png}" % OUT)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+#!/bin/sh
+# bench: fio jobs on disk A for make bench (bench/bench.py).  Not a test:
+# it reports numbers, one "@@LOG bench: ..." line per job, and fails only if
+# a job fails.  Parameters (vmt_env): BENCH_SECS (runtime per timed job),
+# BENCH_IOS (I/O count of the fixed-count cost jobs), BENCH_JOBS (only
+# these jobs), BENCH_IRQ (the HBA's name in /proc/interrupts).
+#   timed jobs: randread 4k QD1/QD32, randwrite 4k QD32, read/write 1M QD4
+#   cost jobs:  randread 4k QD1/QD32 with a fixed I/O count, with the
+#               model's register and interrupt counters (isp1040 only)
+. /qlisp/lib.sh
+need_disks
+dev=$(disk_sd 0)
+blk=${dev#/dev/}
+secs=${BENCH_SECS:-5}
+nios=${BENCH_IOS:-20000}
+# model counters, if the HBA is the isp1040 model
+counters() {
+	if [ -n "$VMT_QOM" ] && v=$(host_qom_get stat-reg-reads 2>/dev/null); then
+		printf '%s %s %s %s\n' "$v" "$(host_qom_get stat-reg-writes)" \
+			"$(host_qom_get stat-irqs)" "$(host_qom_get stat-cmds)"
+	else
+		echo "- - - -"
+	fi
+}
+ios() { awk '{print $1 + $5}' "/sys/block/$blk/stat"; }
+intr() { # interrupts of the HBA's IRQ line(s), all CPUs
+	awk -v d="$1" '$0 ~ d { for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i } END { print s + 0 }' /proc/interrupts
+}
+# BENCH_IRQ: the HBA's name in /proc/interrupts (default: the driver's)
+irqname=${BENCH_IRQ:-$VMT_DRIVER}
+run_job() { # name kind(timed|cost) rw bs qd
+	c0=$(counters)
+	i0=$(ios)
+	q0=$(intr "$irqname")
+	if [ "$2" = timed ]; then
+		lim="--time_based --runtime=$secs --ramp_time=1"
+	else
+		lim="--number_ios=$nios"
+	fi
+	# shellcheck disable=SC2086
+	/usr/bin/fio --name="$1" --filename="$dev" --ioengine=libaio --direct=1 \
+		--rw="$3" --bs="$4" --iodepth="$5" $lim --size=512m --norandommap \
+		--randrepeat=0 --output-format=terse --terse-version=3 >/tmp/bench.out 2>&1 ||
+		{ cat /tmp/bench.out; fail "fio $1 failed"; }
+	i1=$(ios)
+	q1=$(intr "$irqname")
+	c1=$(counters)
+	# terse v3: 8 read iops, 49 write iops
+	iops=$(awk -F';' 'NF > 50 { print $8 + $49; exit }' /tmp/bench.out)
+	[ -n "$iops" ] || { cat /tmp/bench.out; fail "no fio result for $1"; }
+	set -- $c0 $c1
+	if [ "$1" = - ]; then
+		model="-"
+	else
+		model="regr=$(($5 - $1)) regw=$(($6 - $2)) irqs=$(($7 - $3)) cmds=$(($8 - $4))"
+	fi
+	host_log "bench: job=$job kind=$kind iops=$iops ios=$((i1 - i0)) guest_irqs=$((q1 - q0)) $model"
+	say "bench $job: $iops IOPS, $((i1 - i0)) I/Os, $model"
+}
+for spec in randread4k_qd1:timed:randread:4k:1 randread4k_qd32:timed:randread:4k:32 \
+	randwrite4k_qd32:timed:randwrite:4k:32 read1m_qd4:timed:read:1m:4 \
+	write1m_qd4:timed:write:1m:4 cost_randread4k_qd1:cost:randread:4k:1 \
+	cost_randread4k_qd32:cost:randread:4k:32; do
+	job=${spec%%:*}
+	# BENCH_JOBS: run only these (comma-separated job names)
+	case ,${BENCH_JOBS:-$job}, in *,$job,*) ;; *) continue ;; esac
+	rest=${spec#*:}
+	kind=${rest%%:*}
+	rest=${rest#*:}
+	# shellcheck disable=SC2046
+	run_job "$job" "$kind" $(echo "$rest" | tr ':' ' ')
+done
+pass "bench jobs done"
