@@ -7,7 +7,8 @@
 #   make demo      boot the guest: model, two disks, qlisp attach and I/O
 #   make check     static checks and every test (what CI runs), including
 #                  the fault suites of both drivers and qlisp on the debug
-#                  kernel (tests/kdebug, built once and cached)
+#                  kernel (tests/kdebug, built once and cached), and the
+#                  builds and boots on trixie and sid, DKMS and in-tree
 #   make fault-table  both drivers through every fault case, as a table
 #   make kdebug    just build the debug guest kernel
 #   make bench     fio on qlisp, qla1280 and other HBAs (bench/bench.py)
@@ -30,8 +31,8 @@ demo: module qemu
 	tests/demo.sh
 
 check:
-	tests/run.sh --module --static qla1280 qlisp qlisp-swiotlb qlisp-2hba \
-		qlisp-faults qla1280-faults qlisp-debug
+	tests/run.sh --module --static --portability qla1280 qlisp qlisp-swiotlb \
+		qlisp-2hba qlisp-faults qla1280-faults qlisp-debug
 
 fault-table: module qemu
 	tests/fault-table.sh

@@ -9,6 +9,9 @@
 #   --module  build qlisp.ko first (a build failure counts as a failed test)
 #             and put it into the guest
 #   --static  run the static gates (tests/static.sh) too
+#   --portability  after the suites: build and boot on Debian trixie and sid
+#             (scripts/kbuild-other.sh), the DKMS package in a chroot
+#             (scripts/dkms-test.sh), the in-tree build (scripts/intree.sh)
 # Environment: QLISP_KO=path/to/qlisp.ko  put a qlisp.ko into the guest
 #              QLISP_CACHE, QLISP_RESULTS as for the scripts called
 set -uo pipefail
@@ -21,11 +24,13 @@ cases=()
 qtest=1
 static=0
 module=0
+portability=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--no-qtest) qtest=0 ;;
 	--static) static=1 ;;
 	--module) module=1 ;;
+	--portability) portability=1 ;;
 	--case) cases+=(--case "$2"); shift ;;
 	-h|--help) sed -n '2,10p' "$0"; exit 0 ;;
 	-*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
@@ -140,5 +145,23 @@ rm -f "$tmp"
 if ! add_counts "$o"; then
 	echo "FAIL run-vm: exited $rc without a summary line"
 	failed=$((failed + 1))
+fi
+
+# After the suites: these rebuild the stock guest with other modules.
+if [ $portability = 1 ]; then
+	for p in "kbuild-other.sh trixie" "kbuild-other.sh sid" "dkms-test.sh"; do
+		# shellcheck disable=SC2086
+		o=$("$top"/scripts/$p 2>&1)
+		printf '%s\n' "$o" | grep -E '^(PASS|FAIL) '
+		add_counts "$o" || { printf '%s\n' "$o" | tail -n 20; echo "FAIL $p: no summary"; failed=$((failed + 1)); }
+	done
+	if "$top/scripts/intree.sh" >/tmp/qlisp-intree.log 2>&1; then
+		echo "PASS intree/build W=1"
+		passed=$((passed + 1))
+	else
+		tail -n 20 /tmp/qlisp-intree.log
+		echo "FAIL intree/build W=1"
+		failed=$((failed + 1))
+	fi
 fi
 summary

@@ -2,7 +2,7 @@
 # Static gates for the driver and the model.  Each gate prints PASS/FAIL;
 # the last line is "N passed, N failed".
 #   W=1 build warnings, sparse (C=2), checkpatch --strict, kernel-doc,
-#   QEMU's checkpatch on the device model.
+#   coccicheck, QEMU's checkpatch on the device model.
 set -uo pipefail
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -53,6 +53,24 @@ sparse_clean() {
 gate sparse sparse_clean
 gate checkpatch scripts/checkpatch.sh "${src[@]}"
 gate kernel-doc bash -c "out=\$(perl '$kdoc' -none ${src[*]} 2>&1 || true); echo \"\$out\"; [ -z \"\$out\" ]"
+# coccicheck: the kernel's semantic patches (report mode) on the driver,
+# from Debian's linux-source-6.1 and Debian's coccinelle.  Any report fails.
+dpkg-query -W -f='${Status}' coccinelle 2>/dev/null | grep -q 'ok installed' || {
+	scripts/apt-setup.sh
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq coccinelle >/dev/null
+}
+cocci() {
+	local ksrc out
+	ksrc=$(tests/kdebug/build-kernel.sh --source-only | sed -n 's/^SRC=//p')
+	[ -f "$ksrc/scripts/coccicheck" ] || { echo "no kernel source"; return 1; }
+	out=$(make -s -C "$ksrc" coccicheck MODE=report M="$top/drivers/scsi/qlisp" 2>&1) ||
+		{ echo "$out" | tail -n 20; return 1; }
+	# a report names a file and line of the driver; the rest is progress
+	echo "spatch runs: $(printf '%s\n' "$out" | grep -c '^/usr/bin/spatch')"
+	! printf '%s\n' "$out" | grep -E 'qlisp/[a-z_]+\.[ch]:[0-9]+'
+
+}
+gate coccicheck cocci
 qsrc=$(ls -d "${QLISP_CACHE:-$HOME/.cache/qlisp}"/qemu-src/qemu-7.2* 2>/dev/null | head -n1)
 if [ -n "$qsrc" ]; then
 	gate qemu-checkpatch perl "$qsrc/scripts/checkpatch.pl" --no-tree \

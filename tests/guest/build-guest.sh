@@ -21,6 +21,10 @@
 # (KASAN, lockdep, DMA-API debugging, kmemleak, ...) and its modules instead
 # of Debian's; output under .../guest-debug, QLISP_KO must then be built
 # against that kernel.
+# QLISP_GUEST_FLAVOR=root:NAME: the kernel installed in the directory
+# QLISP_GUEST_ROOT (a chroot with /boot/vmlinuz-KVER and /lib/modules/KVER,
+# e.g. Debian trixie's or sid's, see scripts/kbuild-other.sh); output under
+# .../guest-NAME.
 set -euo pipefail
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 export LC_ALL=C
@@ -32,7 +36,12 @@ flavor=${QLISP_GUEST_FLAVOR:-stock}
 case $flavor in
 stock) cache=${QLISP_CACHE:-$HOME/.cache/qlisp}/guest ;;
 debug) cache=${QLISP_CACHE:-$HOME/.cache/qlisp}/guest-debug ;;
-*) echo "build-guest: QLISP_GUEST_FLAVOR must be stock or debug" >&2; exit 1 ;;
+root:?*)
+	cache=${QLISP_CACHE:-$HOME/.cache/qlisp}/guest-${flavor#root:}
+	groot=${QLISP_GUEST_ROOT:?QLISP_GUEST_ROOT must name the kernel root}
+	flavor=root
+	;;
+*) echo "build-guest: QLISP_GUEST_FLAVOR must be stock, debug or root:NAME" >&2; exit 1 ;;
 esac
 ko=${1:-${QLISP_KO:-}}
 compress=${QLISP_GUEST_COMPRESS:-none}
@@ -73,6 +82,11 @@ if [ "$flavor" = debug ]; then
 	kd_modroot=$(printf '%s\n' "$kd" | sed -n 's/^MODROOT=//p')
 	kd_kernel=$(printf '%s\n' "$kd" | sed -n 's/^KERNEL=//p')
 	kd_kver=$(printf '%s\n' "$kd" | sed -n 's/^KVER=//p')
+elif [ "$flavor" = root ]; then
+	kd_kver=$(ls "$groot/lib/modules" | head -n 1)
+	kd_modroot=$groot
+	kd_kernel=$groot/boot/vmlinuz-$kd_kver
+	[ -n "$kd_kver" ] && [ -f "$kd_kernel" ] || die "no kernel in $groot"
 fi
 kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
 	awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
@@ -110,13 +124,16 @@ base_key="kpkg=$kpkg $kpkgver fw=$fwver compress=$compress script=$self_sum"
 if [ "$flavor" = debug ]; then
 	kver=$kd_kver
 	base_key="flavor=debug kernel=$(cat "${QLISP_CACHE:-$HOME/.cache/qlisp}/kdebug/key" | sha256sum | cut -c1-16) kver=$kver fw=$fwver compress=$compress script=$self_sum"
+elif [ "$flavor" = root ]; then
+	kver=$kd_kver
+	base_key="flavor=root kernel=$(sha256sum "$kd_kernel" | cut -c1-16) kver=$kver fw=$fwver compress=$compress script=$self_sum"
 fi
 for p in busybox-static sg3-utils fio e2fsprogs libc6; do base_key+=" $p=$(pkgver "$p")"; done
 base=$cache/base.cpio
 if [ ! -f "$base" ] || [ "$(cat "$cache/base.key" 2>/dev/null)" != "$base_key" ]; then
 	t0=$(date +%s)
 	fwdeb=$(download firmware-qlogic "$fwver")
-	if [ "$flavor" = debug ]; then
+	if [ "$flavor" != stock ]; then
 		kroot=$kd_modroot
 		vmlinuz=$kd_kernel
 	else
@@ -147,15 +164,26 @@ if [ ! -f "$base" ] || [ "$(cat "$cache/base.key" 2>/dev/null)" != "$base_key" ]
 	want=(scsi_mod sd_mod sg qla1280 sym53c8xx virtio_scsi virtio_pci ext4
 	      crc32c crc32c_generic crc32c_intel vmw_pvscsi megaraid_sas scsi_debug)
 	[ "$flavor" = debug ] && want=(sd_mod sg qla1280)
+	[ "$flavor" = root ] && want=(scsi_mod sd_mod sg qla1280 ext4 crc32c crc32c_generic)
 	mdir=lib/modules/$kver
 	for m in "${want[@]}"; do
-		deps=$(modprobe -d "$kroot" -S "$kver" --show-depends "$m") ||
-			die "modprobe --show-depends $m failed"
+		if ! deps=$(modprobe -d "$kroot" -S "$kver" --show-depends "$m" 2>/dev/null); then
+			# another kernel may have it built in or not at all; the
+			# ones that matter are checked below
+			[ "$flavor" = stock ] && die "modprobe --show-depends $m failed"
+			continue
+		fi
 		while read -r kind path _; do
 			[ "$kind" = insmod ] || continue
 			rel=${path#"$kroot"/}
 			mkdir -p "$stage/$(dirname "$rel")"
-			cp "$path" "$stage/$rel"
+			# busybox's modprobe wants them uncompressed
+			case $rel in
+			*.ko.xz) xz -dc "$path" >"$stage/${rel%.xz}" ;;
+			*.ko.zst) zstd -qdc "$path" >"$stage/${rel%.zst}" ;;
+			*.ko.gz) gzip -dc "$path" >"$stage/${rel%.gz}" ;;
+			*) cp "$path" "$stage/$rel" ;;
+			esac
 		done <<<"$deps"
 	done
 	for f in modules.order modules.builtin modules.builtin.modinfo; do
@@ -163,7 +191,7 @@ if [ ! -f "$base" ] || [ "$(cat "$cache/base.key" 2>/dev/null)" != "$base_key" ]
 	done
 	depmod -b "$stage" "$kver"
 	must=(qla1280 sym53c8xx sd_mod sg ext4)
-	[ "$flavor" = debug ] && must=(qla1280 sd_mod sg)
+	[ "$flavor" = stock ] || must=(qla1280 sd_mod sg)
 	for m in "${must[@]}"; do
 		grep -q "/$m.ko:" "$stage/$mdir/modules.dep" || die "module $m missing from the guest"
 	done

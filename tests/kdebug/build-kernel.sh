@@ -12,7 +12,10 @@
 # script changes; otherwise a run takes a second.
 #
 # Prints KDIR=, KERNEL=, MODROOT=, KVER= lines on stdout.
+# --source-only: just fetch and unpack the source; prints SRC=.
 set -euo pipefail
+source_only=0
+[ "${1:-}" = --source-only ] && source_only=1
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 export LC_ALL=C
 here=$(cd "$(dirname "$0")" && pwd)
@@ -47,7 +50,8 @@ emit() {
 	printf 'KDIR=%s\nKERNEL=%s\nMODROOT=%s\nKVER=%s\n' \
 		"$cache/out" "$cache/bzImage" "$cache/modroot" "$kver"
 }
-if [ -f "$cache/bzImage" ] && [ "$(cat "$cache/key" 2>/dev/null)" = "$key" ]; then
+if [ $source_only = 0 ] && [ -f "$cache/bzImage" ] &&
+   [ "$(cat "$cache/key" 2>/dev/null)" = "$key" ]; then
 	emit
 	exit 0
 fi
@@ -67,6 +71,11 @@ if [ "$(cat "$cache/src.version" 2>/dev/null)" != "$srcver" ]; then
 	tar -xJf "$tmp"/usr/src/linux-source-*.tar.xz -C "$cache/src" --strip-components=1
 	rm -rf "$tmp"
 	printf '%s\n' "$srcver" >"$cache/src.version"
+fi
+
+if [ $source_only = 1 ]; then
+	printf 'SRC=%s\n' "$cache/src"
+	exit 0
 fi
 
 # --- configure -----------------------------------------------------------

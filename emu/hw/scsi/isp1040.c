@@ -2278,7 +2278,9 @@ static bool isp_fault_parse(ISPState *s, const char *cmd, Error **errp)
         isp_update_irq(s);
     } else if (!strcmp(w[0], "bus-reset") && n == 0) {
         isp_fault_bus_reset(s);
+        s->stat_faults++;
     } else if (!strcmp(w[0], "system-error") && n == 0) {
+        s->stat_faults++;
         s->req_halted = true;
         isp_queue_async(s, MBA_SYSTEM_ERR, 0xdead, 0xbeef, 0x0bad, 0);
     } else if (!strcmp(w[0], "seltimeout") && w[1] && !w[2]) {
