@@ -132,7 +132,7 @@ class Run:
                   "vmt_qom=" + s["qom"], "vmt_disks=" + ddesc]
         if s["modargs"]:
             append.append("vmt_modargs=" + ":".join(s["modargs"]))
-        append += s.get("kernel_args", [])
+        append += s.get("kernel_args", []) + self.args.append
         cmd = [self.args.qemu, "-L", "/usr/share/seabios", "-L", "/usr/share/qemu",
                "-machine", "pc", "-accel", s.get("accel", "tcg"), "-m", str(s.get("mem", self.args.mem)),
                "-smp", "2", "-nographic", "-no-reboot", "-vga", "none",
@@ -407,6 +407,8 @@ def main():
     ap.add_argument("--suite", action="append", help="suite name (tests/suites/NAME.py) or file; repeatable (default qla1280)")
     ap.add_argument("--case", action="append", help="run only these cases (repeatable, in the order given)")
     ap.add_argument("--keep", action="store_true", help="keep the disk images and sockets")
+    ap.add_argument("--append", action="append", default=[],
+                    help="extra guest kernel argument (repeatable)")
     ap.add_argument("--list", action="store_true", help="list suites and cases")
     ap.add_argument("--qemu", default=os.path.join(TOP, "build", "qemu-system-x86_64"))
     ap.add_argument("--kernel", help="guest kernel (default: build with tests/guest/build-guest.sh)")
