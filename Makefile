@@ -42,7 +42,7 @@ kdebug:
 
 bench: module qemu
 	tests/guest/build-guest.sh $(MDIR)/qlisp.ko >/dev/null
-	bench/bench.py
+	bench/bench.py $(BENCH_ARGS)
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(MDIR) clean

@@ -25,16 +25,16 @@ OUT = os.path.join(TOP, "build", "bench")
 DISK = [{"target": 0, "lun": 0, "size_mib": 1024, "null": True}]
 
 
-def hba(name, dev, driver, irq=None, modargs=None, qom=""):
+def hba(name, dev, driver, irq=None, modargs=None, qom="", preload=""):
     return {"name": name, "hba": ["-device", dev + ",id=hba"], "bus": "hba.0",
             "qom": qom, "driver": driver, "modargs": modargs or [],
-            "disks": DISK, "irq": irq or driver}
+            "disks": DISK, "irq": irq or driver, "preload": preload}
 
 
 HBAS = [
     hba("qlisp", "isp1040", "qlisp", qom="/machine/peripheral/hba"),
     hba("qla1280", "isp1040", "qla1280", qom="/machine/peripheral/hba"),
-    hba("virtio-scsi", "virtio-scsi-pci", "virtio_scsi", irq="virtio"),
+    hba("virtio-scsi", "virtio-scsi-pci", "virtio_scsi", irq="virtio", preload="virtio_pci"),
     hba("pvscsi", "pvscsi", "vmw_pvscsi"),
     hba("megasas", "megasas", "megaraid_sas", irq="megasas"),
     hba("lsi53c895a", "lsi53c895a", "sym53c8xx", irq="sym53c8xx"),
@@ -87,6 +87,8 @@ def suite_file(h, args, tmp, ios=None, jobs=None, plugin_out=None):
     env = "BENCH_SECS=%d:BENCH_IOS=%d:BENCH_IRQ=%s" % (args.secs, ios or args.ios, h["irq"])
     if jobs:
         env += ":BENCH_JOBS=" + jobs
+    if h.get("preload"):
+        env += ":BENCH_PRELOAD=" + h["preload"]
     suite = {
         "description": "bench on " + h["name"],
         "hba": h["hba"], "bus": h["bus"], "qom": h["qom"], "driver": h["driver"],

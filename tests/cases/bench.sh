@@ -8,6 +8,8 @@
 #   cost jobs:  randread 4k QD1/QD32 with a fixed I/O count, with the
 #               model's register and interrupt counters (isp1040 only)
 . /qlisp/lib.sh
+# BENCH_PRELOAD: a module the driver needs first (virtio_pci for virtio_scsi)
+[ -n "${BENCH_PRELOAD:-}" ] && { modprobe "$BENCH_PRELOAD" || fail "modprobe $BENCH_PRELOAD"; }
 need_disks
 dev=$(disk_sd 0)
 blk=${dev#/dev/}
