@@ -25,10 +25,11 @@ OUT = os.path.join(TOP, "build", "bench")
 DISK = [{"target": 0, "lun": 0, "size_mib": 1024, "null": True}]
 
 
-def hba(name, dev, driver, irq=None, modargs=None, qom="", preload=""):
+def hba(name, dev, driver, irq=None, modargs=None, qom="", preload="", channel=0):
     return {"name": name, "hba": ["-device", dev + ",id=hba"], "bus": "hba.0",
             "qom": qom, "driver": driver, "modargs": modargs or [],
-            "disks": DISK, "irq": irq or driver, "preload": preload}
+            "disks": DISK, "irq": irq or driver, "preload": preload,
+            "channel": channel}
 
 
 HBAS = [
@@ -36,7 +37,7 @@ HBAS = [
     hba("qla1280", "isp1040", "qla1280", qom="/machine/peripheral/hba"),
     hba("virtio-scsi", "virtio-scsi-pci", "virtio_scsi", irq="virtio", preload="virtio_pci"),
     hba("pvscsi", "pvscsi", "vmw_pvscsi"),
-    hba("megasas", "megasas", "megaraid_sas", irq="megasas"),
+    hba("megasas", "megasas", "megaraid_sas", irq="megasas", channel=2),
     hba("lsi53c895a", "lsi53c895a", "sym53c8xx", irq="sym53c8xx"),
     {"name": "scsi_debug", "hba": [], "bus": "", "qom": "", "driver": "scsi_debug",
      "modargs": ["delay=0", "dev_size_mb=256", "num_tgts=1", "max_luns=1"],
@@ -89,6 +90,8 @@ def suite_file(h, args, tmp, ios=None, jobs=None, plugin_out=None):
         env += ":BENCH_JOBS=" + jobs
     if h.get("preload"):
         env += ":BENCH_PRELOAD=" + h["preload"]
+    if h.get("channel"):
+        env += ":DISK_CHANNEL=%d" % h["channel"]
     suite = {
         "description": "bench on " + h["name"],
         "hba": h["hba"], "bus": h["bus"], "qom": h["qom"], "driver": h["driver"],

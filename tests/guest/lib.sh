@@ -167,7 +167,9 @@ hba_host() {
 	done
 	return 1
 }
-disk_hctl() { echo "$(hba_host):0:$(disk_target "$1"):$(disk_lun "$1")"; }
+# (DISK_CHANNEL: the SCSI channel of the disks; megaraid_sas puts its
+# pass-through disks on channel 2)
+disk_hctl() { echo "$(hba_host):${DISK_CHANNEL:-0}:$(disk_target "$1"):$(disk_lun "$1")"; }
 # /dev/sdX and /dev/sgN of disk I (sysfs walk, like sg_map)
 disk_sd() {
 	d=/sys/class/scsi_disk/$(disk_hctl "$1")/device/block
