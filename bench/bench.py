@@ -102,8 +102,11 @@ def suite_file(h, args, tmp, ios=None, jobs=None, plugin_out=None):
     if "guest_disks" in h:
         suite["guest_disks"] = h["guest_disks"]
     if plugin_out:
-        # one TCG thread: the plugin's inline counters are not atomic
+        # one TCG thread: the plugin's inline counters are not atomic; and
+        # one vCPU: with two, round-robin TCG lets one vCPU spin on a lock
+        # the other holds for a whole time slice, time-proportional noise
         suite["accel"] = "tcg,thread=single"
+        suite["smp"] = 1
         suite["extra_args"] = ["-plugin", "%s,out=%s" % (PLUGIN, plugin_out)]
     path = os.path.join(tmp, "bench-%s.py" % h["name"])
     with open(path, "w") as f:

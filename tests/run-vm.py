@@ -135,7 +135,7 @@ class Run:
         append += s.get("kernel_args", []) + self.args.append
         cmd = [self.args.qemu, "-L", "/usr/share/seabios", "-L", "/usr/share/qemu",
                "-machine", "pc", "-accel", s.get("accel", "tcg"), "-m", str(s.get("mem", self.args.mem)),
-               "-smp", "2", "-nographic", "-no-reboot", "-vga", "none",
+               "-smp", str(s.get("smp", 2)), "-nographic", "-no-reboot", "-vga", "none",
                "-nic", "none", "-monitor", "none",
                "-kernel", self.kernel, "-initrd", self.initrd,
                "-append", " ".join(append),

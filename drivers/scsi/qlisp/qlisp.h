@@ -119,6 +119,8 @@
 
 /* ---- Queue entries: 64 bytes, little-endian ---- */
 #define QLISP_ENTRY_SIZE	64
+/* stamped into the last dword of a consumed response entry */
+#define QLISP_RSP_CONSUMED	0xdeadd00du
 #define ET_COMMAND		0x01
 #define ET_CONTINUATION		0x02
 #define ET_STATUS		0x03
@@ -259,12 +261,14 @@ struct qlisp_settings {
  * struct qlisp_cmd_priv - per-command driver data (scsi_cmd_priv())
  * @handle: blk-mq tag sent to the firmware, valid while @active
  * @active: owned by the firmware; only the completion path clears it
+ * @req_end: request-ring index just past the command's entries
  * @next: link in a list of commands completed under the lock and handed
  *	to scsi_done() after it is dropped
  */
 struct qlisp_cmd_priv {
 	u32 handle;
 	bool active;
+	u16 req_end;
 	struct scsi_cmnd *next;
 };
 
@@ -273,10 +277,11 @@ struct qlisp_cmd_priv {
  *
  * Locking:
  * - @lock (the Scsi_Host's host_lock) protects the request ring (@req_in,
- *   @req_free, @marker_pending), the response ring (@rsp_out), the handle
- *   table @cmds, @online and @removing.  It is taken with interrupts disabled in
- *   process context and plainly in the interrupt handler.  The midlayer
- *   also requires it around scsi_report_bus_reset().
+ *   @req_out, @req_free, @marker_pending), the response ring (@rsp_out and
+ *   the entries' stamps), the handle table @cmds, @online and @removing.
+ *   It is taken with interrupts disabled in process context and plainly in
+ *   the interrupt handler.  The midlayer also requires it around
+ *   scsi_report_bus_reset().
  * - @mbox_mutex serialises mailbox commands (process context only).
  *   @mbox_busy, @mbox_out and @mbox_done hand a completion from the
  *   interrupt handler to the waiter; they are written under @lock.
@@ -296,6 +301,7 @@ struct qlisp_host {
 	void *rsp_ring;
 	dma_addr_t rsp_dma;
 	u16 req_in;		/* next entry we fill */
+	u16 req_out;		/* firmware's request-out, as last known */
 	u16 req_free;		/* free entries as last computed */
 	u16 rsp_out;		/* next entry we consume */
 	bool marker_pending;
@@ -328,6 +334,7 @@ struct qlisp_host {
 	unsigned long stat_busy;
 	unsigned long stat_bad_handles;
 	unsigned long stat_resets;
+	unsigned long stat_rsp_index_reads;	/* mailbox 5 reads */
 };
 
 static inline u16 qlisp_rd(struct qlisp_host *ha, unsigned int reg)
@@ -346,6 +353,7 @@ int qlisp_build_command(struct qlisp_host *ha, struct scsi_cmnd *cmd,
 			int nseg, u32 handle);
 void qlisp_put_marker(struct qlisp_host *ha, u8 target, u8 lun, u8 modifier);
 bool qlisp_req_reserve(struct qlisp_host *ha, unsigned int n);
+void qlisp_req_retired(struct qlisp_host *ha, u16 end);
 void qlisp_req_post(struct qlisp_host *ha);
 
 #endif /* _QLISP_H */

@@ -54,11 +54,11 @@ unsigned int qlisp_entries_for_segs(unsigned int nseg)
  * @ha: adapter
  * @n: entries needed
  *
- * Uses the free count left from the last time the firmware's request-out
- * index (outgoing mailbox 4) was read, and reads the register only when
- * that count is too small.  One entry always stays empty so that a full
- * ring is distinguishable from an empty one.  The index comes from the
- * device and is checked before use.  Caller holds @ha->lock.
+ * Uses the free count of the request-out index as last known (see
+ * qlisp_req_retired()), and reads the firmware's index, outgoing mailbox
+ * 4, only when that count is too small.  One entry always stays empty so
+ * that a full ring is distinguishable from an empty one.  The index comes
+ * from the device and is checked before use.  Caller holds @ha->lock.
  *
  * Return: true if @n entries can be filled now.
  */
@@ -75,8 +75,32 @@ bool qlisp_req_reserve(struct qlisp_host *ha, unsigned int n)
 				     "request-out index %u out of range\n", out);
 		return false;
 	}
+	ha->req_out = out;
 	ha->req_free = (out + QLISP_REQ_LEN - ha->req_in - 1) % QLISP_REQ_LEN;
 	return ha->req_free >= n;
+}
+
+/**
+ * qlisp_req_retired() - the firmware is done with a command's entries
+ * @ha: adapter
+ * @end: request-ring index just past the command's last entry
+ *
+ * The firmware fetches request entries in ring order, so a command it has
+ * completed tells that every entry before @end is free again: a shadow of
+ * the request-out index that costs no register read.  An @end outside the
+ * entries in flight is ignored.  Caller holds @ha->lock.
+ */
+void qlisp_req_retired(struct qlisp_host *ha, u16 end)
+{
+	unsigned int ahead, used;
+
+	lockdep_assert_held(ha->lock);
+	ahead = (end + QLISP_REQ_LEN - ha->req_out) % QLISP_REQ_LEN;
+	used = (ha->req_in + QLISP_REQ_LEN - ha->req_out) % QLISP_REQ_LEN;
+	if (!ahead || ahead > used)
+		return;
+	ha->req_out = end;
+	ha->req_free = (end + QLISP_REQ_LEN - ha->req_in - 1) % QLISP_REQ_LEN;
 }
 
 /**

@@ -534,6 +534,20 @@ static int qlisp_configure_fw(struct qlisp_host *ha)
 	return ret ? -EIO : 0;
 }
 
+static __le32 *qlisp_rsp_stamp(struct qlisp_host *ha, unsigned int idx)
+{
+	return ha->rsp_ring + (idx + 1) * QLISP_ENTRY_SIZE - sizeof(__le32);
+}
+
+/* Mark every entry consumed, before the ring is handed to the firmware. */
+static void qlisp_rsp_stamp_all(struct qlisp_host *ha)
+{
+	unsigned int i;
+
+	for (i = 0; i < QLISP_RSP_LEN; i++)
+		*qlisp_rsp_stamp(ha, i) = cpu_to_le32(QLISP_RSP_CONSUMED);
+}
+
 static int qlisp_init_rings(struct qlisp_host *ha)
 {
 	u16 mb[ISP_NMBOX] = { MBC_INIT_REQUEST_QUEUE, QLISP_REQ_LEN,
@@ -543,7 +557,9 @@ static int qlisp_init_rings(struct qlisp_host *ha)
 
 	memset(ha->req_ring, 0, QLISP_REQ_LEN * QLISP_ENTRY_SIZE);
 	memset(ha->rsp_ring, 0, QLISP_RSP_LEN * QLISP_ENTRY_SIZE);
+	qlisp_rsp_stamp_all(ha);
 	ha->req_in = 0;
+	ha->req_out = 0;
 	ha->req_free = QLISP_REQ_LEN - 1;
 	ha->rsp_out = 0;
 	ret = qlisp_mbox(ha, mb, 0x1f, 0x01, QLISP_MBOX_TIMEOUT_MS);
@@ -719,6 +735,7 @@ static struct scsi_cmnd *qlisp_take_handle(struct qlisp_host *ha, u32 handle)
 	cmd = ha->cmds[handle];
 	ha->cmds[handle] = NULL;
 	qlisp_priv(cmd)->active = false;
+	qlisp_req_retired(ha, qlisp_priv(cmd)->req_end);
 	return cmd;
 }
 
@@ -840,29 +857,81 @@ static void qlisp_status_entry(struct qlisp_host *ha,
 	qlisp_finish(d, cmd);
 }
 
-static void qlisp_process_responses(struct qlisp_host *ha, u16 rsp_in,
+/*
+ * The response ring tells by itself which entries are new.  The firmware
+ * writes every response entry whole, 64 bytes, in address order, so when
+ * the driver consumes an entry it clears the entry type (0 is no type the
+ * firmware posts) and stamps QLISP_RSP_CONSUMED into the last dword; an
+ * entry whose last dword no longer holds the stamp has been posted since,
+ * and has landed entirely.  (QLogic's FC parts, whose status entries share
+ * this layout, are driven the same way by qla2xxx.)  That spares the read
+ * of the response-in index, outgoing mailbox 5, on every interrupt.  An
+ * entry with a type but still the stamp is either being written as we look
+ * or carries the stamp's value as data; the response-in index, read then,
+ * settles it, and the read also makes the entry's write complete.
+ */
+static bool qlisp_rsp_posted(struct qlisp_host *ha, unsigned int idx)
+{
+	return READ_ONCE(*qlisp_rsp_stamp(ha, idx)) !=
+	       cpu_to_le32(QLISP_RSP_CONSUMED);
+}
+
+static bool qlisp_rsp_typed(struct qlisp_host *ha, unsigned int idx)
+{
+	const struct qlisp_entry_header *hdr =
+		ha->rsp_ring + idx * QLISP_ENTRY_SIZE;
+
+	return READ_ONCE(hdr->type) != 0;
+}
+
+/* Consume the entry at rsp_out and stamp it. */
+static void qlisp_rsp_consume(struct qlisp_host *ha, struct qlisp_done *d)
+{
+	struct qlisp_status_entry *st =
+		ha->rsp_ring + ha->rsp_out * QLISP_ENTRY_SIZE;
+
+	dma_rmb();	/* the entry is read after what showed it posted */
+	qlisp_status_entry(ha, st, d);
+	WRITE_ONCE(st->hdr.type, 0);
+	WRITE_ONCE(*qlisp_rsp_stamp(ha, ha->rsp_out),
+		   cpu_to_le32(QLISP_RSP_CONSUMED));
+	ha->stat_responses++;
+	if (++ha->rsp_out == QLISP_RSP_LEN)
+		ha->rsp_out = 0;
+}
+
+/*
+ * Consume what the firmware posted, then tell it how far we got (mailbox
+ * 5).  Caller holds @ha->lock and has made the chip's earlier writes
+ * visible with a register read.  Return: true if anything was consumed.
+ */
+static bool qlisp_process_responses(struct qlisp_host *ha,
 				    struct qlisp_done *d)
 {
 	u16 start = ha->rsp_out;
+	unsigned int n;
+	u16 rsp_in;
 
-	if (rsp_in >= QLISP_RSP_LEN) {
-		dev_warn_ratelimited(&ha->pdev->dev,
-				     "response-in index %u out of range\n",
-				     rsp_in);
-		return;
+	/* one lap at most: an entry is only re-posted after mailbox 5 moves */
+	for (n = 0; n < QLISP_RSP_LEN - 1 && qlisp_rsp_posted(ha, ha->rsp_out);
+	     n++)
+		qlisp_rsp_consume(ha, d);
+	if (qlisp_rsp_typed(ha, ha->rsp_out)) {
+		rsp_in = qlisp_rd(ha, ISP_MBOX(5));
+		ha->stat_rsp_index_reads++;
+		if (rsp_in >= QLISP_RSP_LEN) {
+			dev_warn_ratelimited(&ha->pdev->dev,
+					     "response-in index %u out of range\n",
+					     rsp_in);
+			return false;
+		}
+		while (ha->rsp_out != rsp_in)
+			qlisp_rsp_consume(ha, d);
 	}
-	dma_rmb();	/* entries are read after the index */
-	while (ha->rsp_out != rsp_in) {
-		const struct qlisp_status_entry *st =
-			ha->rsp_ring + ha->rsp_out * QLISP_ENTRY_SIZE;
-
-		qlisp_status_entry(ha, st, d);
-		ha->stat_responses++;
-		if (++ha->rsp_out == QLISP_RSP_LEN)
-			ha->rsp_out = 0;
-	}
-	if (ha->rsp_out != start)
-		qlisp_wr(ha, ISP_MBOX(5), ha->rsp_out);
+	if (ha->rsp_out == start)
+		return false;
+	qlisp_wr(ha, ISP_MBOX(5), ha->rsp_out);
+	return true;
 }
 
 static void qlisp_async_event(struct qlisp_host *ha, u16 mb0,
@@ -908,23 +977,29 @@ static void qlisp_async_event(struct qlisp_host *ha, u16 mb0,
 	}
 }
 
+/*
+ * The interrupt handler reads one register, the semaphore, unless a mailbox
+ * command or an asynchronous event is waiting.  It acknowledges the RISC
+ * interrupt first: the semaphore read cannot pass that write, and its
+ * completion pushes every response the chip wrote before it to memory,
+ * while whatever the chip posts after the acknowledgement raises a new
+ * interrupt.  With a shared line an interrupt that found nothing is
+ * reported as not ours.
+ */
 static irqreturn_t qlisp_intr(int irq, void *dev_id)
 {
 	struct qlisp_host *ha = dev_id;
-	bool mbox_done = false;
+	bool mbox_done = false, handled = false;
 	struct qlisp_done d;
-	u16 rsp_in;
 	int i;
 
 	qlisp_done_init(&d);
 	spin_lock(ha->lock);
-	if (!ha->intr_enabled || !(qlisp_rd(ha, ISP_ISR) & ISR_RISC_INT)) {
+	if (!ha->intr_enabled) {
 		spin_unlock(ha->lock);
 		return IRQ_NONE;
 	}
-	ha->stat_intrs++;
-	/* the response-in index is read before the interrupt is cleared */
-	rsp_in = qlisp_rd(ha, ISP_MBOX(5));
+	qlisp_wr(ha, ISP_HCCR, HCCR_CLR_RISC_INT);
 	if (qlisp_rd(ha, ISP_SEMA) & SEMA_LOCK) {
 		u16 mb0 = qlisp_rd(ha, ISP_MBOX(0));
 
@@ -944,22 +1019,23 @@ static irqreturn_t qlisp_intr(int irq, void *dev_id)
 			qlisp_async_event(ha, mb0, &d);
 		}
 		qlisp_wr(ha, ISP_SEMA, 0);
+		handled = true;
 	}
-	qlisp_wr(ha, ISP_HCCR, HCCR_CLR_RISC_INT);
 	if (ha->online) {
-		qlisp_process_responses(ha, rsp_in, &d);
+		handled |= qlisp_process_responses(ha, &d);
 		if (ha->marker_pending && qlisp_req_reserve(ha, 1)) {
 			qlisp_put_marker(ha, 0, 0, MK_SYNC_ALL);
 			qlisp_req_post(ha);
 			ha->marker_pending = false;
 		}
 	}
+	ha->stat_intrs++;
 	spin_unlock(ha->lock);
 
 	if (mbox_done)
 		complete(&ha->mbox_done);
 	qlisp_done_all(ha, &d);
-	return IRQ_HANDLED;
+	return IRQ_RETVAL(handled);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1000,6 +1076,7 @@ static QLISP_QC_RET qlisp_queuecommand(struct Scsi_Host *shost,
 	qlisp_priv(cmd)->handle = tag;
 	qlisp_priv(cmd)->active = true;
 	qlisp_build_command(ha, cmd, nseg, tag);
+	qlisp_priv(cmd)->req_end = ha->req_in;
 	qlisp_req_post(ha);
 	spin_unlock_irqrestore(ha->lock, flags);
 	return 0;
@@ -1261,9 +1338,10 @@ static ssize_t stats_show(struct device *dev, struct device_attribute *attr,
 	struct qlisp_host *ha = qlisp_dev_to_ha(dev);
 
 	return sysfs_emit(buf,
-			  "interrupts=%lu responses=%lu host_busy=%lu bad_handles=%lu resets=%lu\n",
+			  "interrupts=%lu responses=%lu host_busy=%lu bad_handles=%lu resets=%lu index_reads=%lu\n",
 			  ha->stat_intrs, ha->stat_responses, ha->stat_busy,
-			  ha->stat_bad_handles, ha->stat_resets);
+			  ha->stat_bad_handles, ha->stat_resets,
+			  ha->stat_rsp_index_reads);
 }
 static DEVICE_ATTR_RO(stats);
 

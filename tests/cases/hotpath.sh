@@ -1,0 +1,48 @@
+#!/bin/sh
+# hotpath: the register traffic of qlisp's I/O path, read from the model's
+# counters while fio writes and verifies disk A at queue depth 16.  Register
+# reads are what cost on PCI: a command's life may read one register, the
+# semaphore in the interrupt handler, and nothing at submission; the
+# response-in index (mailbox 5) is read only when an entry's stamp and type
+# disagree (an entry caught while it is being written).
+. /qlisp/lib.sh
+need_disks
+is_qlisp || { pass "qlisp's claims only (driver $VMT_DRIVER)"; exit 0; }
+dev=$(disk_sd 0)
+host=$(hba_host)
+stats=/sys/class/scsi_host/host$host/stats
+stat() { tr ' ' '\n' <"$stats" | sed -n "s/^$1=//p"; }
+model() {
+	for k in stat-reg-reads stat-reg-writes stat-irqs stat-cmds; do
+		printf '%s ' "$(host_qom_get $k)" || return 1
+	done
+}
+
+m0=$(model) || fail "cannot read the model's counters"
+x0=$(stat index_reads)
+i0=$(stat interrupts)
+must fio --name=hot --filename="$dev" --ioengine=libaio --iodepth=16 \
+	--direct=1 --rw=randwrite --bs=4k --size="${FIO_SIZE:-16m}" \
+	--verify=crc32c --verify_fatal=1 --do_verify=1 --verify_state_save=0 \
+	--randseed=$$
+grep -q 'err= *[1-9]' /tmp/run.out && fail "fio reported errors"
+m1=$(model) || fail "cannot read the model's counters"
+x1=$(stat index_reads)
+i1=$(stat interrupts)
+# shellcheck disable=SC2086
+set -- $m0 $m1
+reads=$(($5 - $1)) writes=$(($6 - $2)) irqs=$(($7 - $3)) cmds=$(($8 - $4))
+idx=$((x1 - x0)) intrs=$((i1 - i0))
+say "commands=$cmds register reads=$reads writes=$writes irqs=$irqs handler runs=$intrs index reads=$idx"
+[ "$cmds" -ge 4096 ] || fail "only $cmds commands reached the model"
+# one read per handler run, plus the rare index read
+[ "$reads" -le $((intrs + idx)) ] ||
+	fail "$reads register reads for $intrs handler runs and $idx index reads"
+[ "$irqs" -le "$cmds" ] || fail "$irqs interrupts for $cmds commands"
+[ $((idx * 100)) -le $((intrs + 100)) ] ||
+	fail "response-in index read on $idx of $intrs interrupts"
+# per command: the doorbell; per interrupt: acknowledge and mailbox 5
+[ "$writes" -le $((cmds + 2 * irqs)) ] ||
+	fail "$writes register writes for $cmds commands and $irqs interrupts"
+check_dmesg_clean
+pass "$((reads * 100 / cmds))/100 register reads per command, data verified"
