@@ -1,12 +1,15 @@
 #!/usr/bin/python3
-"""make bench: fio in the guest on the ISP1040 model with qlisp and with
-qla1280, and on QEMU's virtio-scsi, pvscsi, megasas, lsi53c895a and the
-guest's scsi_debug (delay=0) as anchors.  Every HBA has one null-co disk.
+"""make bench: fio in the guest on the ISP1040 model with qlisp (also with
+fast posting on, qlisp-fastpost) and with qla1280, and on QEMU's
+virtio-scsi, pvscsi, megasas, lsi53c895a and the guest's scsi_debug
+(delay=0) as anchors.  Every HBA has one null-co disk.
 
 Repeats are interleaved (run 1 of every HBA, then run 2, ...); the table
 shows the median IOPS per job and HBA, qlisp / qla1280 and qlisp / pvscsi,
 and for the model the register reads and writes and interrupts per I/O of
-the fixed-count cost jobs.  Writes build/bench/results.json, table.txt and
+the fixed-count cost jobs, and for qlisp and qla1280 the guest instructions
+per I/O (TCG plugin bench/insn-count.c, one vCPU): all kernel, the driver
+module's own code, user.  Writes build/bench/results.json, table.txt and
 chart.png.
 
 Usage: bench/bench.py [--repeats N] [--secs S] [--ios N] [--only NAME,...]
@@ -35,6 +38,7 @@ def hba(name, dev, driver, irq=None, modargs=None, qom="", preload="", channel=0
 HBAS = [
     hba("qlisp", "isp1040", "qlisp", qom="/machine/peripheral/hba"),
     hba("qla1280", "isp1040", "qla1280", qom="/machine/peripheral/hba"),
+    hba("qlisp-fastpost", "isp1040", "qlisp", qom="/machine/peripheral/hba", modargs=["fast_post=1"]),
     hba("virtio-scsi", "virtio-scsi-pci", "virtio_scsi", irq="virtio", preload="virtio_pci"),
     hba("pvscsi", "pvscsi", "vmw_pvscsi"),
     hba("megasas", "megasas", "megaraid_sas", irq="megasas", channel=2),
@@ -65,23 +69,32 @@ def build_plugin():
 
 
 def insn_per_io(h, args, tmp, job):
-    """Guest instructions per I/O of @job: two boots running it with
-    different fixed I/O counts; the difference of the instruction counts
-    over the difference of the I/O counts cancels boot, driver load and
-    fio start-up.  Returns (kernel, user) per I/O, or None."""
-    counts = {}
-    for n in (args.ios // 2, args.ios * 3 // 2):
-        outf = os.path.join(tmp, "insn-%s-%s-%d" % (h["name"], job, n))
-        rows = run_one(h, args, tmp, "insn-%s-%d" % (job, n), ios=n, jobs=job,
-                       plugin_out=outf)
-        if job not in rows or not os.path.exists(outf):
-            return None
-        kv = dict(x.split("=") for x in open(outf).read().split())
-        counts[int(rows[job]["ios"])] = (int(kv["kernel"]), int(kv["user"]))
-    (n1, c1), (n2, c2) = sorted(counts.items())
-    if n2 <= n1:
+    """Guest instructions per I/O of @job, from one boot: the guest runs the
+    job twice, with BENCH_IOS/2 and 3*BENCH_IOS/2 I/Os, and the plugin
+    snapshots its counters before, between and after; the difference of the
+    two spans over the difference of the I/O counts cancels fio's start and
+    exit.  Returns (kernel, user, driver) per I/O, or None; driver: the
+    instructions in the driver module's own code (part of kernel)."""
+    outf = os.path.join(tmp, "insn-%s-%s" % (h["name"], job))
+    rows = run_one(h, args, tmp, "insn-%s" % job, jobs=job, plugin_out=outf)
+    r1, r2 = rows.get(job + ":p1"), rows.get(job + ":p2")
+    if not (r1 and r2 and os.path.exists(outf)):
         return None
-    return ((c2[0] - c1[0]) / (n2 - n1), (c2[1] - c1[1]) / (n2 - n1))
+    lines = open(outf).read().splitlines()
+    kv = dict(x.split("=", 1) for x in lines[0].split())
+    snaps = [[int(v) for v in x.split(":")] for x in kv.get("snaps", "").split(",") if x]
+    n = int(r2["ios"]) - int(r1["ios"])
+    if len(snaps) != 3 or n <= 0:
+        return None
+    lo, hi = rows.get("module", (0, 0))
+    for s in snaps:
+        s.append(0)
+    for ln in lines[1:]:
+        w = ln.split()
+        if len(w) == 4 and w[0] == "modpage" and lo <= int(w[2], 16) < hi:
+            snaps[int(w[1])][2] += int(w[3])
+    return tuple(((snaps[2][i] - snaps[1][i]) - (snaps[1][i] - snaps[0][i])) / n
+                 for i in (0, 1, 2))
 
 
 def suite_file(h, args, tmp, ios=None, jobs=None, plugin_out=None):
@@ -102,6 +115,8 @@ def suite_file(h, args, tmp, ios=None, jobs=None, plugin_out=None):
     if "guest_disks" in h:
         suite["guest_disks"] = h["guest_disks"]
     if plugin_out:
+        suite["insn_snap"] = True
+        suite["kernel_args"] = ["vmt_env=" + env + ":BENCH_SNAP=1"]
         # one TCG thread: the plugin's inline counters are not atomic; and
         # one vCPU: with two, round-robin TCG lets one vCPU spin on a lock
         # the other holds for a whole time slice, time-proportional noise
@@ -124,13 +139,21 @@ def run_one(h, args, tmp, rep, **kw):
     rows = {}
     if os.path.exists(chan):
         for line in open(chan):
+            # "qlisp 45056 0 - Live 0xffffffffc0a1b000 (OE)" from /proc/modules
+            m = re.search(r"@@LOG bench: bench: module \S+ (\d+) .* (0x[0-9a-f]+)", line)
+            if m:
+                rows["module"] = (int(m.group(2), 16), int(m.group(2), 16) + int(m.group(1)))
+                continue
             m = re.search(r"@@LOG bench: bench: (job=.*)$", line.strip())
             if not m:
                 continue
             kv = dict(x.split("=", 1) for x in m.group(1).split() if "=" in x)
-            rows[kv["job"]] = kv
+            key = kv["job"]
+            if kv.get("pass", "0") != "0":
+                key += ":p" + kv["pass"]
+            rows[key] = kv
     if not rows:
-        print("bench: %s run %d produced nothing:\n%s" % (h["name"], rep, p.stdout[-1500:]),
+        print("bench: %s run %s produced nothing:\n%s" % (h["name"], rep, p.stdout[-1500:]),
               file=sys.stderr)
     return rows
 
@@ -158,7 +181,7 @@ def main():
         if args.insn and build_plugin():
             for h in hbas:
                 if h["name"] not in ("qlisp", "qla1280"):
-                    continue
+                    continue    # (qlisp-fastpost: its counters suffice)
                 for j in COST:
                     insn["%s %s" % (j[5:], h["name"])] = insn_per_io(h, args, tmp, j)
                     print("bench: instructions per I/O, %s %s: %s" %
@@ -187,22 +210,24 @@ def main():
         lines.append(row)
     lines.append("")
     lines.append("per I/O on the model (fixed %d I/Os, medians): register reads, "
-                 "register writes, interrupts" % args.ios)
-    lines.append("%-26s %10s %10s %8s %14s %12s" % ("job / driver", "reg reads", "reg writes",
-                                                    "irqs", "kernel insns", "user insns"))
+                 "register writes, interrupts;" % args.ios)
+    lines.append("guest instructions per I/O (one vCPU): kernel, of which the driver "
+                 "module's own code, and user")
+    lines.append("%-31s %10s %10s %8s %14s %13s %11s" % (
+        "job / driver", "reg reads", "reg writes", "irqs", "kernel insns", "driver insns",
+        "user insns"))
+    model = [h["name"] for h in hbas if h["qom"]]
     for j in COST:
-        for n in ("qlisp", "qla1280"):
-            if n not in data:
-                continue
+        for n in model:
             per = []
             for key in ("regr", "regw", "irqs"):
                 vals = [float(r[j][key]) / float(r[j]["ios"]) for r in data[n]
                         if j in r and r[j].get(key) and float(r[j]["ios"]) > 0]
                 per.append(statistics.median(vals) if vals else None)
             ins = insn.get("%s %s" % (j[5:], n))
-            lines.append("%-26s %10s %10s %8s %14s %12s" % ("%s %s" % (j[5:], n), *[
+            lines.append("%-31s %10s %10s %8s %14s %13s %11s" % ("%s %s" % (j[5:], n), *[
                 "%.2f" % v if v is not None else "-" for v in per],
-                "%.0f" % ins[0] if ins else "-", "%.0f" % ins[1] if ins else "-"))
+                *["%.0f" % ins[i] if ins else "-" for i in (0, 2, 1)]))
     text = "\n".join(lines)
     print(text)
     with open(os.path.join(OUT, "table.txt"), "w") as f:

@@ -311,6 +311,14 @@ class Run:
                 except ValueError:
                     pass
                 val = self.qmp.call("qom-set", path=path, property=prop, value=value)
+            elif op == "snap":
+                # bench/insn-count.c snapshots its counters on SIGUSR2
+                # (without that plugin the signal would kill QEMU)
+                if not self.suite.get("insn_snap"):
+                    return "@@REPLY ERROR snap needs the insn-count plugin"
+                os.kill(self.qemu.pid, signal.SIGUSR2)
+                time.sleep(0.1)
+                return "@@REPLY ok"
             elif op == "hmp":
                 val = self.qmp.call("human-monitor-command", **{"command-line": argstr})
                 return "@@REPLY " + json.dumps(val)

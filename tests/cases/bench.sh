@@ -11,6 +11,10 @@
 # BENCH_PRELOAD: a module the driver needs first (virtio_pci for virtio_scsi)
 [ -n "${BENCH_PRELOAD:-}" ] && { modprobe "$BENCH_PRELOAD" || fail "modprobe $BENCH_PRELOAD"; }
 need_disks
+# Until the kernel's random pool is initialised, fio's getrandom() makes the
+# kernel generate jitter entropy, a busy loop that would land in the first
+# job; wait for it here (reading /dev/random blocks until then).
+dd if=/dev/random of=/dev/null bs=1 count=1 2>/dev/null
 dev=$(disk_sd 0)
 blk=${dev#/dev/}
 secs=${BENCH_SECS:-5}
@@ -28,6 +32,10 @@ ios() { awk '{print $1 + $5}' "/sys/block/$blk/stat"; }
 intr() { # interrupts of the HBA's IRQ line(s), all CPUs
 	awk -v d="$1" '$0 ~ d { for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i } END { print s + 0 }' /proc/interrupts
 }
+# BENCH_SNAP: instruction counting (bench/insn-count.c): each cost job runs
+# twice, with BENCH_IOS/2 and 3*BENCH_IOS/2 I/Os, between counter snapshots;
+# the difference of the two spans cancels fio's start and exit
+snap() { host_request "@@QMP snap" >/dev/null || fail "no counter snapshot"; }
 # BENCH_IRQ: the HBA's name in /proc/interrupts (default: the driver's)
 irqname=${BENCH_IRQ:-$VMT_DRIVER}
 run_job() { # name kind(timed|cost) rw bs qd
@@ -56,7 +64,7 @@ run_job() { # name kind(timed|cost) rw bs qd
 	else
 		model="regr=$(($5 - $1)) regw=$(($6 - $2)) irqs=$(($7 - $3)) cmds=$(($8 - $4))"
 	fi
-	host_log "bench: job=$job kind=$kind iops=$iops ios=$((i1 - i0)) guest_irqs=$((q1 - q0)) $model"
+	host_log "bench: job=$job kind=$kind pass=${pass:-0} iops=$iops ios=$((i1 - i0)) guest_irqs=$((q1 - q0)) $model"
 	say "bench $job: $iops IOPS, $((i1 - i0)) I/Os, $model"
 }
 for spec in randread4k_qd1:timed:randread:4k:1 randread4k_qd32:timed:randread:4k:32 \
@@ -69,6 +77,20 @@ for spec in randread4k_qd1:timed:randread:4k:1 randread4k_qd32:timed:randread:4k
 	rest=${spec#*:}
 	kind=${rest%%:*}
 	rest=${rest#*:}
+	if [ "$kind" = cost ] && [ -n "${BENCH_SNAP:-}" ]; then
+		# where the driver's code is: its own share of the instructions
+		host_log "bench: module $(grep "^$VMT_DRIVER " /proc/modules)"
+		full=${BENCH_IOS:-20000}
+		snap
+		for pass in 1 2; do
+			nios=$((full * (2 * pass - 1) / 2))
+			# shellcheck disable=SC2046
+			run_job "$job" "$kind" $(echo "$rest" | tr ':' ' ')
+			snap
+		done
+		pass=
+		continue
+	fi
 	# shellcheck disable=SC2046
 	run_job "$job" "$kind" $(echo "$rest" | tr ':' ' ')
 done

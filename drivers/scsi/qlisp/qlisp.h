@@ -309,6 +309,7 @@ struct qlisp_host {
 	bool intr_enabled;
 	bool removing;		/* set once by remove; stops reset_work */
 	struct scsi_cmnd *cmds[QLISP_CAN_QUEUE];
+	unsigned int nr_active;	/* entries of @cmds in use */
 	wait_queue_head_t drain_wq;
 
 	/* mailbox */

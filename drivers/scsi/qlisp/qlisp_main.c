@@ -54,6 +54,12 @@ MODULE_PARM_DESC(settle_delay,
 		 "Seconds to wait after a bus reset, 0-30, -1 = NVRAM (default: -1)");
 
 static int queue_depth = QLISP_DEF_DEPTH;
+/*
+ * Passes of the interrupt handler over the chip while the last one found
+ * responses and commands are still out: a response that completes while
+ * the handler runs costs one register read then, not a new interrupt.
+ */
+#define QLISP_INTR_PASSES	4
 module_param(queue_depth, int, 0444);
 MODULE_PARM_DESC(queue_depth, "Tagged queue depth per device, 1-64 (default: 32)");
 
@@ -735,6 +741,7 @@ static struct scsi_cmnd *qlisp_take_handle(struct qlisp_host *ha, u32 handle)
 	cmd = ha->cmds[handle];
 	ha->cmds[handle] = NULL;
 	qlisp_priv(cmd)->active = false;
+	ha->nr_active--;
 	qlisp_req_retired(ha, qlisp_priv(cmd)->req_end);
 	return cmd;
 }
@@ -982,16 +989,16 @@ static void qlisp_async_event(struct qlisp_host *ha, u16 mb0,
  * command or an asynchronous event is waiting.  It acknowledges the RISC
  * interrupt first: the semaphore read cannot pass that write, and its
  * completion pushes every response the chip wrote before it to memory,
- * while whatever the chip posts after the acknowledgement raises a new
+ * while whatever the chip posts after the acknowledgment raises a new
  * interrupt.  With a shared line an interrupt that found nothing is
  * reported as not ours.
  */
 static irqreturn_t qlisp_intr(int irq, void *dev_id)
 {
 	struct qlisp_host *ha = dev_id;
-	bool mbox_done = false, handled = false;
+	bool mbox_done = false, handled = false, more;
 	struct qlisp_done d;
-	int i;
+	int i, pass = 0;
 
 	qlisp_done_init(&d);
 	spin_lock(ha->lock);
@@ -999,6 +1006,7 @@ static irqreturn_t qlisp_intr(int irq, void *dev_id)
 		spin_unlock(ha->lock);
 		return IRQ_NONE;
 	}
+again:
 	qlisp_wr(ha, ISP_HCCR, HCCR_CLR_RISC_INT);
 	if (qlisp_rd(ha, ISP_SEMA) & SEMA_LOCK) {
 		u16 mb0 = qlisp_rd(ha, ISP_MBOX(0));
@@ -1021,8 +1029,10 @@ static irqreturn_t qlisp_intr(int irq, void *dev_id)
 		qlisp_wr(ha, ISP_SEMA, 0);
 		handled = true;
 	}
+	more = false;
 	if (ha->online) {
-		handled |= qlisp_process_responses(ha, &d);
+		more = qlisp_process_responses(ha, &d);
+		handled |= more;
 		if (ha->marker_pending && qlisp_req_reserve(ha, 1)) {
 			qlisp_put_marker(ha, 0, 0, MK_SYNC_ALL);
 			qlisp_req_post(ha);
@@ -1030,6 +1040,8 @@ static irqreturn_t qlisp_intr(int irq, void *dev_id)
 		}
 	}
 	ha->stat_intrs++;
+	if (more && ha->nr_active && ++pass < QLISP_INTR_PASSES)
+		goto again;
 	spin_unlock(ha->lock);
 
 	if (mbox_done)
@@ -1073,6 +1085,7 @@ static QLISP_QC_RET qlisp_queuecommand(struct Scsi_Host *shost,
 		goto busy;
 	}
 	ha->cmds[tag] = cmd;
+	ha->nr_active++;
 	qlisp_priv(cmd)->handle = tag;
 	qlisp_priv(cmd)->active = true;
 	qlisp_build_command(ha, cmd, nseg, tag);
@@ -1220,6 +1233,7 @@ static int qlisp_reinit(struct qlisp_host *ha)
 		if (!cmd)
 			continue;
 		ha->cmds[i] = NULL;
+		ha->nr_active--;
 		qlisp_priv(cmd)->active = false;
 		cmd->result = DID_RESET << 16;
 		qlisp_finish(&d, cmd);
