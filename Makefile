@@ -4,6 +4,8 @@
 #                  linux-headers-amd64 (KDIR=... to use another tree)
 #   make qemu      build Debian's QEMU with the ISP1040 model
 #                  (build/qemu-system-x86_64, cached in ~/.cache/qlisp)
+#   make qemu-trixie  the same with Debian trixie's QEMU 10.0
+#                  (build/qemu-system-x86_64-trixie)
 #   make demo      boot the guest: model, two disks, qlisp attach and I/O
 #   make check     static checks and every test (what CI runs), including
 #                  the fault suites of both drivers and qlisp on the debug
@@ -17,7 +19,7 @@
 KDIR ?= $(shell scripts/kernel-headers.sh)
 MDIR := $(CURDIR)/drivers/scsi/qlisp
 
-.PHONY: all module qemu demo check fault-table kdebug bench clean
+.PHONY: all module qemu qemu-trixie demo check fault-table kdebug bench clean
 
 all: module
 
@@ -26,6 +28,9 @@ module:
 
 qemu:
 	emu/build-qemu.sh
+
+qemu-trixie:
+	QEMU_RELEASE=trixie emu/build-qemu.sh
 
 demo: module qemu
 	tests/demo.sh

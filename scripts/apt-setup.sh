@@ -26,6 +26,19 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC
 	rm -f /var/lib/apt/qlisp-updated
 fi
+# trixie's sources too: emu/build-qemu.sh builds its QEMU 10.0 on request
+# (QEMU_RELEASE=trixie).  deb-src only, so nothing installs from trixie.
+if ! grep -q '^Suites: trixie$' "$list"; then
+	cat >>"$list" <<'SRC'
+
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: trixie
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+	rm -f /var/lib/apt/qlisp-updated
+fi
 stamp=/var/lib/apt/qlisp-updated
 if [ ! -f "$stamp" ] || [ -n "$(find "$stamp" -mmin +1440 2>/dev/null)" ]; then
 	apt-get update -qq

@@ -418,7 +418,8 @@ def main():
     ap.add_argument("--append", action="append", default=[],
                     help="extra guest kernel argument (repeatable)")
     ap.add_argument("--list", action="store_true", help="list suites and cases")
-    ap.add_argument("--qemu", default=os.path.join(TOP, "build", "qemu-system-x86_64"))
+    ap.add_argument("--qemu", default=os.environ.get("QLISP_QEMU") or
+                    os.path.join(TOP, "build", "qemu-system-x86_64"))
     ap.add_argument("--kernel", help="guest kernel (default: build with tests/guest/build-guest.sh)")
     ap.add_argument("--initrd", help="guest initramfs (default: as --kernel)")
     ap.add_argument("--ko", default=os.environ.get("QLISP_KO"), help="qlisp.ko to put in the guest")

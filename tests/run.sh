@@ -13,6 +13,9 @@
 #             (scripts/kbuild-other.sh), the DKMS package in a chroot
 #             (scripts/dkms-test.sh), the in-tree build (scripts/intree.sh)
 # Environment: QLISP_KO=path/to/qlisp.ko  put a qlisp.ko into the guest
+#              QEMU_RELEASE=trixie  build and test with Debian trixie's
+#              QEMU 10.0 (build/qemu-system-x86_64-trixie) instead of 7.2
+#              QLISP_QEMU=path  test with this QEMU binary
 #              QLISP_CACHE, QLISP_RESULTS as for the scripts called
 set -uo pipefail
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
@@ -32,7 +35,7 @@ while [ $# -gt 0 ]; do
 	--module) module=1 ;;
 	--portability) portability=1 ;;
 	--case) cases+=(--case "$2"); shift ;;
-	-h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,19p' "$0"; exit 0 ;;
 	-*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
 	*) suites+=("$1") ;;
 	esac
@@ -97,7 +100,9 @@ if ! "$top/emu/build-qemu.sh"; then
 	failed=$((failed + 1))
 	summary
 fi
-export QLISP_QEMU=$top/build/qemu-system-x86_64
+qemu=$top/build/qemu-system-x86_64
+[ "${QEMU_RELEASE:-bookworm}" = bookworm ] || qemu=$qemu-$QEMU_RELEASE
+export QLISP_QEMU=${QLISP_QEMU:-$qemu}
 export QTEST_QEMU_BINARY=$QLISP_QEMU
 if ! "$tests/guest/build-guest.sh" ${QLISP_KO:+"$QLISP_KO"} >/dev/null; then
 	echo "FAIL build/guest: tests/guest/build-guest.sh failed"

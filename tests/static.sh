@@ -2,7 +2,8 @@
 # Static gates for the driver and the model.  Each gate prints PASS/FAIL;
 # the last line is "N passed, N failed".
 #   W=1 build warnings, sparse (C=2), checkpatch --strict, kernel-doc,
-#   coccicheck, QEMU's checkpatch on the device model.
+#   coccicheck, QEMU's checkpatch on the device model, the model built
+#   against Debian trixie's QEMU 10.0.
 set -uo pipefail
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -74,7 +75,10 @@ gate coccicheck cocci
 qsrc=$(ls -d "${QLISP_CACHE:-$HOME/.cache/qlisp}"/qemu-src/qemu-7.2* 2>/dev/null | head -n1)
 if [ -n "$qsrc" ]; then
 	gate qemu-checkpatch perl "$qsrc/scripts/checkpatch.pl" --no-tree \
-		--file emu/hw/scsi/isp1040.c
+		--file emu/hw/scsi/isp1040.c emu/hw/scsi/isp1040-compat.h
 fi
+# The model (with emu/hw/scsi/isp1040-compat.h) against trixie's QEMU 10.0:
+# configured once and cached, then only the model's object, with -Werror.
+gate qemu10-model env QEMU_RELEASE=trixie emu/build-qemu.sh --model-only
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -26,8 +26,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qtestlib import QEMU, QEMUGone, Results  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_QEMU = os.path.normpath(os.path.join(HERE, "..", "..", "build",
-                                             "qemu-system-x86_64"))
+# (tests/run.sh exports the QEMU it tests as QTEST_QEMU_BINARY)
+DEFAULT_QEMU = os.environ.get("QTEST_QEMU_BINARY") or os.path.normpath(
+    os.path.join(HERE, "..", "..", "build", "qemu-system-x86_64"))
 
 # ---- where things live ---------------------------------------------------
 MMIO_BASE = 0xE0000000          # BAR1 (what libqos uses for the PC hole)

@@ -34,7 +34,7 @@
 #include "hw/scsi/scsi.h"
 #include "migration/vmstate.h"
 #include "scsi/constants.h"
-#include "sysemu/dma.h"
+#include "isp1040-compat.h"
 #include "trace.h"
 #include "qom/object.h"
 
@@ -2434,10 +2434,10 @@ static void isp_device_reset(DeviceState *dev)
     memset(s->ram, 0, ISP_RAM_WORDS * sizeof(uint16_t));
 }
 
-static Property isp_properties[] = {
+static ISPProperty isp_properties[] = {
     DEFINE_PROP_UINT8("initiator-id", ISPState, prop_initiator_id, 7),
     DEFINE_PROP_STRING("nvram", ISPState, prop_nvram),
-    DEFINE_PROP_END_OF_LIST(),
+    ISP_PROPS_END
 };
 
 static const VMStateDescription vmstate_isp = {
@@ -2445,7 +2445,7 @@ static const VMStateDescription vmstate_isp = {
     .unmigratable = 1,
 };
 
-static void isp_class_init(ObjectClass *oc, void *data)
+static void isp_class_init(ObjectClass *oc, ISPClassData *data)
 {
     DeviceClass *dc = DEVICE_CLASS(oc);
     PCIDeviceClass *k = PCI_DEVICE_CLASS(oc);
@@ -2457,7 +2457,7 @@ static void isp_class_init(ObjectClass *oc, void *data)
     k->class_id = PCI_CLASS_STORAGE_SCSI;
     k->subsystem_vendor_id = PCI_VENDOR_ID_QLOGIC;
     k->subsystem_id = 0x0001;
-    dc->reset = isp_device_reset;
+    device_class_set_legacy_reset(dc, isp_device_reset);
     dc->vmsd = &vmstate_isp;
     dc->desc = "QLogic ISP1040B PCI SCSI host adapter";
     device_class_set_props(dc, isp_properties);
