@@ -199,10 +199,10 @@ def main():
     names = [h["name"] for h in hbas]
     lines.append("median IOPS of %d interleaved runs (%d s each, null-co disk, TCG)" %
                  (args.repeats, args.secs))
-    lines.append("%-18s" % "job" + "".join("%12s" % n for n in names) +
+    lines.append("%-18s" % "job" + "".join("%15s" % n for n in names) +
                  "  qlisp/qla1280  qlisp/pvscsi")
     for j in JOBS:
-        row = "%-18s" % j + "".join("%12s" % ("%.0f" % med(n, j) if med(n, j) else "-")
+        row = "%-18s" % j + "".join("%15s" % ("%.0f" % med(n, j) if med(n, j) else "-")
                                     for n in names)
         q, a, p = med("qlisp", j), med("qla1280", j), med("pvscsi", j)
         row += "  %13s" % ("%.2f" % (q / a) if q and a else "-")
