@@ -32,7 +32,12 @@ static void qlisp_req_advance(struct qlisp_host *ha)
 	ha->req_in++;
 	if (ha->req_in == QLISP_REQ_LEN)
 		ha->req_in = 0;
-	ha->req_free--;
+}
+
+/* Entries free between request-in and request-out as last known. */
+static unsigned int qlisp_req_room(struct qlisp_host *ha)
+{
+	return (ha->req_out + QLISP_REQ_LEN - ha->req_in - 1) % QLISP_REQ_LEN;
 }
 
 /**
@@ -54,7 +59,7 @@ unsigned int qlisp_entries_for_segs(unsigned int nseg)
  * @ha: adapter
  * @n: entries needed
  *
- * Uses the free count of the request-out index as last known (see
+ * Counts the free entries from the request-out index as last known (see
  * qlisp_req_retired()), and reads the firmware's index, outgoing mailbox
  * 4, only when that count is too small.  One entry always stays empty so
  * that a full ring is distinguishable from an empty one.  The index comes
@@ -67,7 +72,7 @@ bool qlisp_req_reserve(struct qlisp_host *ha, unsigned int n)
 	u16 out;
 
 	lockdep_assert_held(ha->lock);
-	if (ha->req_free >= n)
+	if (qlisp_req_room(ha) >= n)
 		return true;
 	out = qlisp_rd(ha, ISP_MBOX(4));
 	if (out >= QLISP_REQ_LEN) {
@@ -76,8 +81,7 @@ bool qlisp_req_reserve(struct qlisp_host *ha, unsigned int n)
 		return false;
 	}
 	ha->req_out = out;
-	ha->req_free = (out + QLISP_REQ_LEN - ha->req_in - 1) % QLISP_REQ_LEN;
-	return ha->req_free >= n;
+	return qlisp_req_room(ha) >= n;
 }
 
 /**
@@ -100,7 +104,6 @@ void qlisp_req_retired(struct qlisp_host *ha, u16 end)
 	if (!ahead || ahead > used)
 		return;
 	ha->req_out = end;
-	ha->req_free = (end + QLISP_REQ_LEN - ha->req_in - 1) % QLISP_REQ_LEN;
 }
 
 /**

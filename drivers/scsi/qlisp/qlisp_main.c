@@ -54,14 +54,15 @@ MODULE_PARM_DESC(settle_delay,
 		 "Seconds to wait after a bus reset, 0-30, -1 = NVRAM (default: -1)");
 
 static int queue_depth = QLISP_DEF_DEPTH;
+module_param(queue_depth, int, 0444);
+MODULE_PARM_DESC(queue_depth, "Tagged queue depth per device, 1-64 (default: 32)");
+
 /*
  * Passes of the interrupt handler over the chip while the last one found
  * responses and commands are still out: a response that completes while
  * the handler runs costs one register read then, not a new interrupt.
  */
 #define QLISP_INTR_PASSES	4
-module_param(queue_depth, int, 0444);
-MODULE_PARM_DESC(queue_depth, "Tagged queue depth per device, 1-64 (default: 32)");
 
 /* ------------------------------------------------------------------ */
 /* Mailbox commands                                                    */
@@ -566,7 +567,6 @@ static int qlisp_init_rings(struct qlisp_host *ha)
 	qlisp_rsp_stamp_all(ha);
 	ha->req_in = 0;
 	ha->req_out = 0;
-	ha->req_free = QLISP_REQ_LEN - 1;
 	ha->rsp_out = 0;
 	ret = qlisp_mbox(ha, mb, 0x1f, 0x01, QLISP_MBOX_TIMEOUT_MS);
 	if (ret) {
