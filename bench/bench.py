@@ -105,6 +105,8 @@ def suite_file(h, args, tmp, ios=None, jobs=None, plugin_out=None):
         env += ":BENCH_PRELOAD=" + h["preload"]
     if h.get("channel"):
         env += ":DISK_CHANNEL=%d" % h["channel"]
+    if plugin_out:
+        env += ":BENCH_SNAP=1"
     suite = {
         "description": "bench on " + h["name"],
         "hba": h["hba"], "bus": h["bus"], "qom": h["qom"], "driver": h["driver"],
@@ -116,7 +118,6 @@ def suite_file(h, args, tmp, ios=None, jobs=None, plugin_out=None):
         suite["guest_disks"] = h["guest_disks"]
     if plugin_out:
         suite["insn_snap"] = True
-        suite["kernel_args"] = ["vmt_env=" + env + ":BENCH_SNAP=1"]
         # one TCG thread: the plugin's inline counters are not atomic; and
         # one vCPU: with two, round-robin TCG lets one vCPU spin on a lock
         # the other holds for a whole time slice, time-proportional noise

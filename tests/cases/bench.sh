@@ -21,9 +21,8 @@ secs=${BENCH_SECS:-5}
 nios=${BENCH_IOS:-20000}
 # model counters, if the HBA is the isp1040 model
 counters() {
-	if [ -n "$VMT_QOM" ] && v=$(host_qom_get stat-reg-reads 2>/dev/null); then
-		printf '%s %s %s %s\n' "$v" "$(host_qom_get stat-reg-writes)" \
-			"$(host_qom_get stat-irqs)" "$(host_qom_get stat-cmds)"
+	if [ -n "$VMT_QOM" ] && c=$(model_counters 2>/dev/null); then
+		echo "$c"
 	else
 		echo "- - - -"
 	fi

@@ -7,8 +7,7 @@
 need_disks
 dev=$(disk_sd 0)
 echo 5 >"/sys/block/${dev#/dev/}/device/timeout"
-host=$(hba_host)
-bad() { sed -n 's/.*bad_handles=\([0-9]*\).*/\1/p' "/sys/class/scsi_host/host$host/stats"; }
+bad() { host_stat bad_handles; }
 p=$(pattern fc 1)
 must dd if="$p" of="$dev" bs=64k count=16 oflag=direct
 is_qlisp && b0=$(bad)

@@ -6,8 +6,7 @@
 need_disks
 dev=$(disk_sd 0)
 echo 5 >"/sys/block/${dev#/dev/}/device/timeout"
-host=$(hba_host)
-resets() { sed -n 's/.*resets=\([0-9]*\).*/\1/p' "/sys/class/scsi_host/host$host/stats"; }
+resets() { host_stat resets; }
 big() { echo $(( $(host_qom_get stat-bus-resets) + $(host_qom_get stat-chip-resets) )); }
 p=$(pattern fe 1)
 must dd if="$p" of="$dev" bs=64k count=16 oflag=direct

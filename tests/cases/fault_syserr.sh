@@ -4,8 +4,7 @@
 . /qlisp/lib.sh
 need_disks
 dev=$(disk_sd 0)
-host=$(hba_host)
-resets() { sed -n 's/.*resets=\([0-9]*\).*/\1/p' "/sys/class/scsi_host/host$host/stats"; }
+resets() { host_stat resets; }
 is_qlisp && r0=$(resets)
 c0=$(host_qom_get stat-chip-resets)
 fio --name=se --filename="$dev" --ioengine=libaio --iodepth=8 --direct=1 \

@@ -9,26 +9,18 @@
 need_disks
 is_qlisp || { pass "qlisp's claims only (driver $VMT_DRIVER)"; exit 0; }
 dev=$(disk_sd 0)
-host=$(hba_host)
-stats=/sys/class/scsi_host/host$host/stats
-stat() { tr ' ' '\n' <"$stats" | sed -n "s/^$1=//p"; }
-model() {
-	for k in stat-reg-reads stat-reg-writes stat-irqs stat-cmds; do
-		printf '%s ' "$(host_qom_get $k)" || return 1
-	done
-}
 
-m0=$(model) || fail "cannot read the model's counters"
-x0=$(stat index_reads)
-i0=$(stat interrupts)
+m0=$(model_counters) || fail "cannot read the model's counters"
+x0=$(host_stat index_reads)
+i0=$(host_stat interrupts)
 must fio --name=hot --filename="$dev" --ioengine=libaio --iodepth=16 \
 	--direct=1 --rw=randwrite --bs=4k --size="${FIO_SIZE:-16m}" \
 	--verify=crc32c --verify_fatal=1 --do_verify=1 --verify_state_save=0 \
 	--randseed=$$
 grep -q 'err= *[1-9]' /tmp/run.out && fail "fio reported errors"
-m1=$(model) || fail "cannot read the model's counters"
-x1=$(stat index_reads)
-i1=$(stat interrupts)
+m1=$(model_counters) || fail "cannot read the model's counters"
+x1=$(host_stat index_reads)
+i1=$(host_stat interrupts)
 # shellcheck disable=SC2086
 set -- $m0 $m1
 reads=$(($5 - $1)) writes=$(($6 - $2)) irqs=$(($7 - $3)) cmds=$(($8 - $4))

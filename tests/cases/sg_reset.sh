@@ -6,8 +6,7 @@ need_disks
 
 dev=$(disk_sd 0)
 sg=$(disk_sg 0)
-host=$(hba_host)
-reset_count() { sed -n 's/.*resets=\([0-9]*\).*/\1/p' "/sys/class/scsi_host/host$host/stats"; }
+reset_count() { host_stat resets; }
 r0=$(reset_count)
 # rate-limited so that the writes are still going on during all three resets
 fio --name=reset --filename="$dev" --ioengine=libaio --iodepth=16 --direct=1 \

@@ -135,6 +135,17 @@ recoveries() {
 	done
 	echo $n
 }
+# host_stat KEY: one counter of qlisp's stats attribute (sysfs) of this HBA
+host_stat() { tr ' ' '\n' <"/sys/class/scsi_host/host$(hba_host)/stats" | sed -n "s/^$1=//p"; }
+# model_counters: the model's register reads, register writes, interrupts
+# and commands, on one line; fails if any of them cannot be read
+model_counters() {
+	for _c in stat-reg-reads stat-reg-writes stat-irqs stat-cmds; do
+		_v=$(host_qom_get $_c) || return 1
+		printf '%s ' "$_v"
+	done
+	echo
+}
 # The suite may add allowed patterns ("dmesg_allow" in the suite file).
 _allow=$(host_get dmesg_allow 2>/dev/null) && [ -n "$_allow" ] && dmesg_allow "$_allow"
 
