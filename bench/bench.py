@@ -50,6 +50,10 @@ HBAS = [
 JOBS = ["randread4k_qd1", "randread4k_qd32", "randwrite4k_qd32", "read1m_qd4",
         "write1m_qd4"]
 COST = ["cost_randread4k_qd1", "cost_randread4k_qd32"]
+# instruction counts: both drivers on the model, and as anchors pvscsi,
+# virtio-scsi and scsi_debug (no hardware at all: what the kernel's own
+# block and SCSI path costs per I/O, below which no driver can go)
+INSN_HBAS = ("qlisp", "qla1280", "pvscsi", "virtio-scsi", "scsi_debug")
 PLUGIN = os.path.join(OUT, "insn-count.so")
 
 
@@ -181,7 +185,7 @@ def main():
         insn = {}
         if args.insn and build_plugin():
             for h in hbas:
-                if h["name"] not in ("qlisp", "qla1280"):
+                if h["name"] not in INSN_HBAS:
                     continue    # (qlisp-fastpost: its counters suffice)
                 for j in COST:
                     insn["%s %s" % (j[5:], h["name"])] = insn_per_io(h, args, tmp, j)
@@ -218,8 +222,10 @@ def main():
         "job / driver", "reg reads", "reg writes", "irqs", "kernel insns", "driver insns",
         "user insns"))
     model = [h["name"] for h in hbas if h["qom"]]
+    rows = model + [h["name"] for h in hbas
+                    if not h["qom"] and "%s %s" % (COST[0][5:], h["name"]) in insn]
     for j in COST:
-        for n in model:
+        for n in rows:
             per = []
             for key in ("regr", "regw", "irqs"):
                 vals = [float(r[j][key]) / float(r[j]["ios"]) for r in data[n]

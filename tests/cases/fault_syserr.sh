@@ -19,6 +19,8 @@ wait $fpid || { tail -n 20 /tmp/fio-se.out; fail "fio failed across the adapter 
 grep -q 'err= *0' /tmp/fio-se.out || fail "fio error status"
 c1=$(host_qom_get stat-chip-resets)
 [ "$c1" -gt "$c0" ] || fail "the chip was not reset"
+rdy=$(host_qom_get fw-ready)
+[ "$rdy" = true ] || fail "the firmware is not taking requests after the reset ($rdy)"
 if is_qlisp; then
 	r1=$(resets)
 	[ "$r1" -gt "$r0" ] || fail "the driver did not count an adapter reset"

@@ -277,7 +277,7 @@ struct qlisp_cmd_priv {
  *
  * Locking:
  * - @lock (the Scsi_Host's host_lock) protects the request ring (@req_in,
- *   @req_out, @marker_pending), the response ring (@rsp_out and
+ *   @req_out, @req_posted, @marker_pending), the response ring (@rsp_out and
  *   the entries' stamps), the handle table @cmds, @online and @removing.
  *   It is taken with interrupts disabled in process context and plainly in
  *   the interrupt handler.  The midlayer also requires it around
@@ -302,6 +302,7 @@ struct qlisp_host {
 	dma_addr_t rsp_dma;
 	u16 req_in;		/* next entry we fill */
 	u16 req_out;		/* firmware's request-out, as last known */
+	u16 req_posted;		/* request-in as last written to the chip */
 	u16 rsp_out;		/* next entry we consume */
 	bool marker_pending;
 	bool online;

@@ -567,6 +567,7 @@ static int qlisp_init_rings(struct qlisp_host *ha)
 	qlisp_rsp_stamp_all(ha);
 	ha->req_in = 0;
 	ha->req_out = 0;
+	ha->req_posted = 0;
 	ha->rsp_out = 0;
 	ret = qlisp_mbox(ha, mb, 0x1f, 0x01, QLISP_MBOX_TIMEOUT_MS);
 	if (ret) {
@@ -1061,16 +1062,19 @@ static QLISP_QC_RET qlisp_queuecommand(struct Scsi_Host *shost,
 	u32 tag = scsi_cmd_to_rq(cmd)->tag;
 	unsigned int entries;
 	unsigned long flags;
+	QLISP_QC_RET ret = 0;
 	int nseg;
 
 	if (unlikely(tag >= QLISP_CAN_QUEUE || cmd->cmd_len > QLISP_MAX_CDB)) {
 		cmd->result = DID_ERROR << 16;
 		scsi_done(cmd);
-		return 0;
+		goto post_earlier;
 	}
 	nseg = scsi_dma_map(cmd);
-	if (unlikely(nseg < 0))
-		return SCSI_MLQUEUE_HOST_BUSY;
+	if (unlikely(nseg < 0)) {
+		ret = SCSI_MLQUEUE_HOST_BUSY;
+		goto post_earlier;
+	}
 	entries = qlisp_entries_for_segs(nseg);
 
 	spin_lock_irqsave(ha->lock, flags);
@@ -1090,15 +1094,40 @@ static QLISP_QC_RET qlisp_queuecommand(struct Scsi_Host *shost,
 	qlisp_priv(cmd)->active = true;
 	qlisp_build_command(ha, cmd, nseg, tag);
 	qlisp_priv(cmd)->req_end = ha->req_in;
-	qlisp_req_post(ha);
+	/* the block layer calls qlisp_commit_rqs() if the batch ends early */
+	if (cmd->flags & SCMD_LAST)
+		qlisp_req_post(ha);
 	spin_unlock_irqrestore(ha->lock, flags);
 	return 0;
 
 busy:
 	ha->stat_busy++;
+	qlisp_req_post(ha);
 	spin_unlock_irqrestore(ha->lock, flags);
 	scsi_dma_unmap(cmd);
 	return SCSI_MLQUEUE_HOST_BUSY;
+
+post_earlier:
+	/* nothing queued here: the commands before it must still go out */
+	spin_lock_irqsave(ha->lock, flags);
+	qlisp_req_post(ha);
+	spin_unlock_irqrestore(ha->lock, flags);
+	return ret;
+}
+
+/*
+ * The block layer ends a batch of requests without flagging the last one
+ * (SCMD_LAST) when it stops early; it then calls this to ring the doorbell
+ * for the commands already built.
+ */
+static void qlisp_commit_rqs(struct Scsi_Host *shost, u16 hwq)
+{
+	struct qlisp_host *ha = shost_priv(shost);
+	unsigned long flags;
+
+	spin_lock_irqsave(ha->lock, flags);
+	qlisp_req_post(ha);
+	spin_unlock_irqrestore(ha->lock, flags);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1147,6 +1176,12 @@ static int qlisp_eh_abort(struct scsi_cmnd *cmd)
 	handle = priv->handle;
 	ours = priv->active && handle < QLISP_CAN_QUEUE &&
 	       ha->cmds[handle] == cmd;
+	/* a batch the block layer never committed would sit here unseen */
+	if (ha->req_in != ha->req_posted) {
+		dev_warn_once(&ha->pdev->dev,
+			      "request entries were built but never posted\n");
+		qlisp_req_post(ha);
+	}
 	spin_unlock_irq(ha->lock);
 	if (!ours)
 		return SUCCESS;		/* already completed */
@@ -1373,6 +1408,7 @@ static struct scsi_host_template qlisp_template = {
 	.name			= "QLogic ISP1020/1040 (qlisp)",
 	.proc_name		= QLISP_NAME,
 	.queuecommand		= qlisp_queuecommand,
+	.commit_rqs		= qlisp_commit_rqs,
 	.eh_abort_handler	= qlisp_eh_abort,
 	.eh_device_reset_handler = qlisp_eh_device_reset,
 	.eh_target_reset_handler = qlisp_eh_target_reset,

@@ -396,6 +396,7 @@ struct ISPState {
     uint64_t stat_bad_entries;
     uint64_t stat_reg_reads;
     uint64_t stat_reg_writes;
+    uint64_t stat_doorbells;        /* request-in (mailbox 4) writes taken */
     uint64_t stat_irqs;
     uint64_t stat_async_events;
     uint64_t stat_max_segs;
@@ -2171,6 +2172,7 @@ static void isp_reg_write(void *opaque, hwaddr addr, uint64_t data,
                 break;
             }
             s->req_in = val;
+            s->stat_doorbells++;
             isp_schedule(s);
         } else if (n == 5 && s->queues_ok) {
             if (val >= s->rsp_len) {
@@ -2355,6 +2357,17 @@ static void isp_add_stat(Object *obj, const char *name, const uint64_t *v)
     object_property_add_uint64_ptr(obj, name, v, OBJ_PROP_FLAG_READ);
 }
 
+/*
+ * Read-only "fw-ready": the firmware runs and takes requests (queues set up,
+ * not halted by a system error), i.e. a driver's recovery has finished.
+ */
+static bool isp_ready_get(Object *obj, Error **errp)
+{
+    ISPState *s = ISP1040(obj);
+
+    return s->risc == ISP_RISC_FW && s->queues_ok && !s->req_halted;
+}
+
 static void isp_realize(PCIDevice *dev, Error **errp)
 {
     ISPState *s = ISP1040(dev);
@@ -2403,6 +2416,8 @@ static void isp_realize(PCIDevice *dev, Error **errp)
     isp_add_stat(obj, "stat-bad-entries", &s->stat_bad_entries);
     isp_add_stat(obj, "stat-reg-reads", &s->stat_reg_reads);
     isp_add_stat(obj, "stat-reg-writes", &s->stat_reg_writes);
+    isp_add_stat(obj, "stat-doorbells", &s->stat_doorbells);
+    object_property_add_bool(obj, "fw-ready", isp_ready_get, NULL);
     isp_add_stat(obj, "stat-irqs", &s->stat_irqs);
     isp_add_stat(obj, "stat-async-events", &s->stat_async_events);
     isp_add_stat(obj, "stat-max-segs", &s->stat_max_segs);
