@@ -134,7 +134,7 @@ class Run:
             append.append("vmt_modargs=" + ":".join(s["modargs"]))
         append += s.get("kernel_args", []) + self.args.append
         cmd = [self.args.qemu, "-L", "/usr/share/seabios", "-L", "/usr/share/qemu",
-               "-machine", "pc", "-accel", s.get("accel", "tcg"), "-m", str(s.get("mem", self.args.mem)),
+               "-machine", "pc", "-accel", self.args.accel or s.get("accel", "tcg"), "-m", str(s.get("mem", self.args.mem)),
                "-smp", str(s.get("smp", 2)), "-nographic", "-no-reboot", "-vga", "none",
                "-nic", "none", "-monitor", "none",
                "-kernel", self.kernel, "-initrd", self.initrd,
@@ -428,6 +428,7 @@ def main():
     ap.add_argument("--no-build", action="store_true", help="do not run build-guest.sh; use the cached guest")
     ap.add_argument("--results", default=os.environ.get("QLISP_RESULTS", "/tmp/qlisp-results"))
     ap.add_argument("--mem", type=int, default=1024)
+    ap.add_argument("--accel", help="QEMU -accel value for every suite (default: the suite's, or tcg)")
     ap.add_argument("--boot-timeout", type=int, default=180)
     ap.add_argument("--timeout-total", type=int, default=900, help="seconds per suite")
     ap.add_argument("--timeout-scale", type=float, default=float(os.environ.get("QLISP_TIMEOUT_SCALE", "1")))
