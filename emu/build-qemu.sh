@@ -6,7 +6,7 @@
 # emu/hw/ are copied into the source tree only when they changed, so a warm
 # run with nothing changed is a no-op ninja invocation.
 #
-# Output: build/qemu-system-x86_64 (a symlink into the cache) in the checkout.
+# Output: build/qemu-system-x86_64 (a copy of the cached build) in the checkout.
 #
 # Usage: [QEMU_RELEASE=bookworm|trixie] emu/build-qemu.sh [--model-only]
 #   QEMU_RELEASE=trixie  Debian trixie's QEMU 10.0 instead of bookworm's 7.2,
@@ -107,6 +107,11 @@ if [ "$release" = trixie ]; then
 	export PYTHONPATH=$mdir/root/usr/lib/python3/dist-packages
 fi
 
+# One build at a time per release: checkouts share the cached tree (a CI
+# clone next to a work tree, say).
+exec 9>"$cache/build-$release.lock"
+flock 9
+
 # 2. Add the device: copy changed model files, hook Kconfig/meson once.
 install_if_changed() {
 	mkdir -p "$(dirname "$2")"
@@ -195,6 +200,13 @@ log "ninja -j$jobs"
 ninja -C "$bld" -j"$jobs" qemu-system-x86_64 >"$bld/ninja.log" 2>&1 ||
 	{ grep -E 'error|Error' "$bld/ninja.log" | head -n 40; tail -n 20 "$bld/ninja.log"; exit 1; }
 
+# A copy, not a link into the cache: another checkout that shares the cache
+# rebuilds the cached binary with its own model, and this checkout's tests
+# must keep running this one.
 mkdir -p "$top/build"
-ln -sf "$bld/qemu-system-x86_64" "$top/build/$out"
+dst=$top/build/$out
+if [ -L "$dst" ] || ! cmp -s "$bld/qemu-system-x86_64" "$dst"; then
+	cp "$bld/qemu-system-x86_64" "$dst.tmp.$$"
+	mv -f "$dst.tmp.$$" "$dst"
+fi
 log "ok: build/$out"
