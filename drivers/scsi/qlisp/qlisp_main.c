@@ -1055,6 +1055,21 @@ again:
 /* Command submission                                                  */
 /* ------------------------------------------------------------------ */
 
+/*
+ * The block layer ends a batch of requests without flagging the last one
+ * (SCMD_LAST) when it stops early; it then calls this to ring the doorbell
+ * for the commands already built.
+ */
+static void qlisp_commit_rqs(struct Scsi_Host *shost, u16 hwq)
+{
+	struct qlisp_host *ha = shost_priv(shost);
+	unsigned long flags;
+
+	spin_lock_irqsave(ha->lock, flags);
+	qlisp_req_post(ha);
+	spin_unlock_irqrestore(ha->lock, flags);
+}
+
 static QLISP_QC_RET qlisp_queuecommand(struct Scsi_Host *shost,
 				       struct scsi_cmnd *cmd)
 {
@@ -1109,25 +1124,8 @@ busy:
 
 post_earlier:
 	/* nothing queued here: the commands before it must still go out */
-	spin_lock_irqsave(ha->lock, flags);
-	qlisp_req_post(ha);
-	spin_unlock_irqrestore(ha->lock, flags);
+	qlisp_commit_rqs(shost, 0);
 	return ret;
-}
-
-/*
- * The block layer ends a batch of requests without flagging the last one
- * (SCMD_LAST) when it stops early; it then calls this to ring the doorbell
- * for the commands already built.
- */
-static void qlisp_commit_rqs(struct Scsi_Host *shost, u16 hwq)
-{
-	struct qlisp_host *ha = shost_priv(shost);
-	unsigned long flags;
-
-	spin_lock_irqsave(ha->lock, flags);
-	qlisp_req_post(ha);
-	spin_unlock_irqrestore(ha->lock, flags);
 }
 
 /* ------------------------------------------------------------------ */

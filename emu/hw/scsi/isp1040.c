@@ -2417,7 +2417,6 @@ static void isp_realize(PCIDevice *dev, Error **errp)
     isp_add_stat(obj, "stat-reg-reads", &s->stat_reg_reads);
     isp_add_stat(obj, "stat-reg-writes", &s->stat_reg_writes);
     isp_add_stat(obj, "stat-doorbells", &s->stat_doorbells);
-    object_property_add_bool(obj, "fw-ready", isp_ready_get, NULL);
     isp_add_stat(obj, "stat-irqs", &s->stat_irqs);
     isp_add_stat(obj, "stat-async-events", &s->stat_async_events);
     isp_add_stat(obj, "stat-max-segs", &s->stat_max_segs);
@@ -2426,6 +2425,7 @@ static void isp_realize(PCIDevice *dev, Error **errp)
     isp_add_stat(obj, "stat-device-resets", &s->stat_device_resets);
     isp_add_stat(obj, "stat-bus-resets", &s->stat_bus_resets);
     isp_add_stat(obj, "stat-chip-resets", &s->stat_chip_resets);
+    object_property_add_bool(obj, "fw-ready", isp_ready_get, NULL);
     s->f_seltimeout = -1;
     object_property_add_str(obj, "fault", isp_fault_get, isp_fault_set);
 }
