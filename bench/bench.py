@@ -12,9 +12,15 @@ per I/O (TCG plugin bench/insn-count.c, one vCPU): all kernel, the driver
 module's own code, user.  Writes build/bench/results.json, table.txt and
 chart.png.
 
+With --profile the instruction counts also come by kernel function
+(per I/O, from the same two spans): the top functions of every HBA and
+side by side, in build/bench/profile.txt.
+
 Usage: bench/bench.py [--repeats N] [--secs S] [--ios N] [--only NAME,...]
+                      [--no-insn] [--profile] [--sched NAME]
 """
 import argparse
+import bisect
 import json
 import os
 import re
@@ -72,6 +78,25 @@ def build_plugin():
     return r.returncode == 0
 
 
+def profile_per_io(prof, ksyms, n):
+    """{function: instructions per I/O} from the plugin's per-block counts
+    at three snapshots (see insn_per_io) and the guest's text symbols."""
+    syms = sorted(ksyms)
+    addrs = [a for a, _ in syms]
+    out = {}
+    for ln in open(prof):
+        w = ln.split()
+        if len(w) != 4:
+            continue
+        va = int(w[0], 16)
+        s0, s1, s2 = (int(x) for x in w[1:])
+        per = ((s2 - s1) - (s1 - s0)) / n
+        i = bisect.bisect_right(addrs, va) - 1
+        name = syms[i][1] if i >= 0 and va else "?"
+        out[name] = out.get(name, 0.0) + per
+    return out
+
+
 def insn_per_io(h, args, tmp, job):
     """Guest instructions per I/O of @job, from one boot: the guest runs the
     job twice, with BENCH_IOS/2 and 3*BENCH_IOS/2 I/Os, and the plugin
@@ -81,6 +106,11 @@ def insn_per_io(h, args, tmp, job):
     instructions in the driver module's own code (part of kernel)."""
     outf = os.path.join(tmp, "insn-%s-%s" % (h["name"], job))
     rows = run_one(h, args, tmp, "insn-%s" % job, jobs=job, plugin_out=outf)
+    if args.profile and rows.get("ksyms") and os.path.exists(outf + ".prof"):
+        r1, r2 = rows.get(job + ":p1"), rows.get(job + ":p2")
+        if r1 and r2 and int(r2["ios"]) > int(r1["ios"]):
+            args.profiles["%s %s" % (job[5:], h["name"])] = profile_per_io(
+                outf + ".prof", rows["ksyms"], int(r2["ios"]) - int(r1["ios"]))
     r1, r2 = rows.get(job + ":p1"), rows.get(job + ":p2")
     if not (r1 and r2 and os.path.exists(outf)):
         return None
@@ -107,10 +137,14 @@ def suite_file(h, args, tmp, ios=None, jobs=None, plugin_out=None):
         env += ":BENCH_JOBS=" + jobs
     if h.get("preload"):
         env += ":BENCH_PRELOAD=" + h["preload"]
+    if args.sched:
+        env += ":BENCH_SCHED=" + args.sched
     if h.get("channel"):
         env += ":DISK_CHANNEL=%d" % h["channel"]
     if plugin_out:
         env += ":BENCH_SNAP=1"
+        if args.profile:
+            env += ":BENCH_PROF=1"
     suite = {
         "description": "bench on " + h["name"],
         "hba": h["hba"], "bus": h["bus"], "qom": h["qom"], "driver": h["driver"],
@@ -127,7 +161,8 @@ def suite_file(h, args, tmp, ios=None, jobs=None, plugin_out=None):
         # the other holds for a whole time slice, time-proportional noise
         suite["accel"] = "tcg,thread=single"
         suite["smp"] = 1
-        suite["extra_args"] = ["-plugin", "%s,out=%s" % (PLUGIN, plugin_out)]
+        suite["extra_args"] = ["-plugin", "%s,out=%s%s" % (
+            PLUGIN, plugin_out, ",prof=%s.prof" % plugin_out if args.profile else "")]
     path = os.path.join(tmp, "bench-%s.py" % h["name"])
     with open(path, "w") as f:
         f.write("SUITE = %r\n" % suite)
@@ -149,6 +184,10 @@ def run_one(h, args, tmp, rep, **kw):
             if m:
                 rows["module"] = (int(m.group(2), 16), int(m.group(2), 16) + int(m.group(1)))
                 continue
+            m = re.search(r"@@LOG bench: bench: ksym ([0-9a-f]+) (\S+)", line)
+            if m:
+                rows.setdefault("ksyms", []).append((int(m.group(1), 16), m.group(2)))
+                continue
             m = re.search(r"@@LOG bench: bench: (job=.*)$", line.strip())
             if not m:
                 continue
@@ -163,6 +202,34 @@ def run_one(h, args, tmp, rep, **kw):
     return rows
 
 
+def write_profile(profiles, top=40):
+    """profile.txt: per cost job, the functions with the most instructions
+    per I/O on any HBA, side by side."""
+    lines = []
+    for j in COST:
+        keys = [k for k in profiles if k.startswith(j[5:] + " ")]
+        if not keys:
+            continue
+        names = [k.split(" ", 1)[1] for k in keys]
+        funcs = set()
+        for k in keys:
+            funcs |= set(sorted(profiles[k], key=profiles[k].get, reverse=True)[:top])
+        lines.append("kernel instructions per I/O by function, %s" % j[5:])
+        lines.append("%-40s" % "function" + "".join("%12s" % n[:11] for n in names))
+        lines.append("%-40s" % "(all)" + "".join(
+            "%12.0f" % sum(profiles[k].values()) for k in keys))
+        for fn in sorted(funcs, key=lambda f: -max(profiles[k].get(f, 0) for k in keys)):
+            lines.append("%-40s" % fn[:40] + "".join(
+                "%12.0f" % profiles[k].get(fn, 0) for k in keys))
+        lines.append("")
+    text = "\n".join(lines)
+    print(text)
+    with open(os.path.join(OUT, "profile.json"), "w") as f:
+        json.dump(profiles, f, indent=0, sort_keys=True)
+    with open(os.path.join(OUT, "profile.txt"), "w") as f:
+        f.write(text + "\n")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=3)
@@ -171,7 +238,12 @@ def main():
     ap.add_argument("--only", help="comma-separated HBA names")
     ap.add_argument("--no-insn", dest="insn", action="store_false",
                     help="skip the instruction counts (TCG plugin)")
+    ap.add_argument("--sched", help="the disks' I/O scheduler (e.g. none; "
+                    "default: the kernel's, mq-deadline for one hardware queue)")
+    ap.add_argument("--profile", action="store_true",
+                    help="also count instructions by kernel function")
     args = ap.parse_args()
+    args.profiles = {}
     hbas = [h for h in HBAS if not args.only or h["name"] in args.only.split(",")]
     os.makedirs(OUT, exist_ok=True)
     data = {h["name"]: [] for h in hbas}
@@ -193,8 +265,12 @@ def main():
                           (j[5:], h["name"], insn["%s %s" % (j[5:], h["name"])]), flush=True)
         elif args.insn:
             print("bench: could not build the instruction-count plugin", file=sys.stderr)
+    profiles = args.profiles
+    del args.profiles
     with open(os.path.join(OUT, "results.json"), "w") as f:
         json.dump({"args": vars(args), "runs": data, "insn_per_io": insn}, f, indent=1)
+    if profiles:
+        write_profile(profiles)
 
     def med(name, job, key="iops"):
         vals = [float(r[job][key]) for r in data.get(name, []) if job in r and r[job].get(key, "-") != "-"]
@@ -202,8 +278,8 @@ def main():
 
     lines = []
     names = [h["name"] for h in hbas]
-    lines.append("median IOPS of %d interleaved runs (%d s each, null-co disk, TCG)" %
-                 (args.repeats, args.secs))
+    lines.append("median IOPS of %d interleaved runs (%d s each, null-co disk, TCG, "
+                 "I/O scheduler %s)" % (args.repeats, args.secs, args.sched or "default"))
     lines.append("%-18s" % "job" + "".join("%15s" % n for n in names) +
                  "  qlisp/qla1280  qlisp/pvscsi")
     for j in JOBS:

@@ -29,6 +29,8 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_version = QEMU_PLUGIN_VERSION;
 #define MOD_END     UINT64_C(0xffffffffff000000)
 #define MOD_PAGES   ((MOD_END - MOD_START) >> 12)
 #define MAX_SNAPS   4
+/* translated kernel blocks counted one by one; the rest are summed */
+#define MAX_TBS     (1 << 19)
 
 static uint64_t kernel_insns;
 static uint64_t user_insns;
@@ -39,12 +41,21 @@ static uint64_t snaps[MAX_SNAPS][2];
 static uint64_t mod_snaps[MAX_SNAPS][MOD_PAGES];
 static volatile sig_atomic_t nsnaps;
 
+static char prof_path[256];
+static uint64_t tb_va[MAX_TBS + 1];     /* the last slot: overflow */
+static uint64_t tb_count[MAX_TBS + 1];
+static uint64_t tb_snaps[MAX_SNAPS][MAX_TBS + 1];
+static unsigned int n_tbs;
+
 static void on_sigusr2(int sig)
 {
     if (nsnaps < MAX_SNAPS) {
         snaps[nsnaps][0] = kernel_insns;
         snaps[nsnaps][1] = user_insns;
         memcpy(mod_snaps[nsnaps], mod_insns, sizeof(mod_insns));
+        if (prof_path[0]) {
+            memcpy(tb_snaps[nsnaps], tb_count, sizeof(tb_count));
+        }
         nsnaps++;
     }
 }
@@ -62,6 +73,37 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
             tb, QEMU_PLUGIN_INLINE_ADD_U64, &mod_insns[(va - MOD_START) >> 12],
             n);
     }
+    if (prof_path[0] && (va >> 63)) {
+        /* a block translated again gets a slot of its own: summed later */
+        unsigned int slot = n_tbs < MAX_TBS ? n_tbs++ : MAX_TBS;
+
+        tb_va[slot] = slot < MAX_TBS ? va : 0;
+        qemu_plugin_register_vcpu_tb_exec_inline(
+            tb, QEMU_PLUGIN_INLINE_ADD_U64, &tb_count[slot], n);
+    }
+}
+
+static void write_prof(void)
+{
+    FILE *f = fopen(prof_path, "w");
+    unsigned int t;
+    int i;
+
+    if (!f) {
+        qemu_plugin_outs("insn-count: cannot write the profile\n");
+        return;
+    }
+    for (t = 0; t <= MAX_TBS && t <= n_tbs; t++) {
+        if (!nsnaps || !tb_snaps[nsnaps - 1][t]) {
+            continue;
+        }
+        fprintf(f, "0x%" PRIx64, tb_va[t]);
+        for (i = 0; i < nsnaps; i++) {
+            fprintf(f, " %" PRIu64, tb_snaps[i][t]);
+        }
+        fprintf(f, "\n");
+    }
+    fclose(f);
 }
 
 static void at_exit(qemu_plugin_id_t id, void *p)
@@ -90,6 +132,9 @@ static void at_exit(qemu_plugin_id_t id, void *p)
         }
     }
     fclose(f);
+    if (prof_path[0]) {
+        write_prof();
+    }
 }
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
@@ -103,6 +148,10 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
         if (!strncmp(argv[i], "out=", 4) &&
             strlen(argv[i] + 4) < sizeof(out_path)) {
             strcpy(out_path, argv[i] + 4);
+        }
+        if (!strncmp(argv[i], "prof=", 5) &&
+            strlen(argv[i] + 5) < sizeof(prof_path)) {
+            strcpy(prof_path, argv[i] + 5);
         }
     }
     if (!out_path[0]) {

@@ -17,6 +17,12 @@ need_disks
 dd if=/dev/random of=/dev/null bs=1 count=1 2>/dev/null
 dev=$(disk_sd 0)
 blk=${dev#/dev/}
+# BENCH_SCHED: the disk's I/O scheduler (default: the kernel's choice)
+if [ -n "${BENCH_SCHED:-}" ]; then
+	echo "$BENCH_SCHED" >"/sys/block/$blk/queue/scheduler" ||
+		fail "cannot set scheduler $BENCH_SCHED"
+fi
+host_log "bench: scheduler $(cat "/sys/block/$blk/queue/scheduler")"
 secs=${BENCH_SECS:-5}
 nios=${BENCH_IOS:-20000}
 # model counters, if the HBA is the isp1040 model
@@ -79,6 +85,13 @@ for spec in randread4k_qd1:timed:randread:4k:1 randread4k_qd32:timed:randread:4k
 	if [ "$kind" = cost ] && [ -n "${BENCH_SNAP:-}" ]; then
 		# where the driver's code is: its own share of the instructions
 		host_log "bench: module $(grep "^$VMT_DRIVER " /proc/modules)"
+		# BENCH_PROF: the kernel's text symbols, for the profile by
+		# function (bench.py --profile); once per boot
+		if [ -n "${BENCH_PROF:-}" ] && [ -z "${ksyms_sent:-}" ]; then
+			awk '$2 ~ /^[tTwW]$/ { print "@@LOG bench: bench: ksym " $1 " " $3 $4 }' \
+				/proc/kallsyms >&3
+			ksyms_sent=1
+		fi
 		full=${BENCH_IOS:-20000}
 		snap
 		for pass in 1 2; do
