@@ -202,6 +202,38 @@ def run_one(h, args, tmp, rep, **kw):
     return rows
 
 
+# areas of the kernel for the profile's summary, by function name (the
+# first that matches); rough, but the same for every HBA
+AREAS = [
+    ("HBA driver", r"\[(qlisp|qla1280|scsi_debug|vmw_pvscsi|virtio_scsi|megaraid_sas|sym53c8xx)\]"),
+    ("SCSI midlayer, sd", r"\[(scsi_mod|sd_mod)\]|^scsi_"),
+    ("scheduler, context switch",
+     r"schedule|psi_|load_avg|switch_to|pick_next|enqueue|dequeue|update_curr|wake_up|"
+     r"ttwu|finish_task_switch|rcu_note_context|update_rq_clock|sched_clock|select_task|"
+     r"check_preempt|resched|set_next_entity|put_prev|min_vruntime|__calc_delta|reweight|"
+     r"account_|cpuacct|idle|update_cfs|place_entity|hrtick|tick_|clear_buddies|"
+     r"prepare_task_switch|__enqueue|__dequeue|wakeup|cgroup"),
+    ("workqueue (kblockd)", r"work|kthread|wq_|kblockd"),
+    ("interrupt entry, exit", r"interrupt|irq|ioapic|apic|fast_mix|error_entry|_randomness|eoi"),
+    ("block layer, I/O scheduler",
+     r"^blk_|^__blk|^bio|^__bio|^dd_|^__dd|sbitmap|^elv|^rq_|deadline|plug|^part_|^bdev|"
+     r"^submit_bio|^update_io_ticks|^ktime"),
+    ("DMA mapping", r"dma|_sg|^sg_"),
+    ("aio, system call",
+     r"aio|io_|^__x64|syscall|entry_|^fget|^fput|^__fget|^__fdget|blkdev|iov|get_user_pages|"
+     r"read_events|ioctx|^percpu_ref|^exit_to_user|^rw_verify|^security|^filemap"),
+    ("memory, slab, copies", r"kmem_cache|slab|page|^kfree|alloc|^memset|^memcpy|free"),
+    ("locks, RCU", r"spin|rcu|lock|preempt"),
+]
+
+
+def area_of(fn):
+    for name, rx in AREAS:
+        if re.search(rx, fn):
+            return name
+    return "other"
+
+
 def write_profile(profiles, top=40):
     """profile.txt: per cost job, the functions with the most instructions
     per I/O on any HBA, side by side."""
@@ -214,6 +246,12 @@ def write_profile(profiles, top=40):
         funcs = set()
         for k in keys:
             funcs |= set(sorted(profiles[k], key=profiles[k].get, reverse=True)[:top])
+        lines.append("kernel instructions per I/O by area, %s" % j[5:])
+        lines.append("%-40s" % "area" + "".join("%12s" % n[:11] for n in names))
+        for a in [a for a, _ in AREAS] + ["other"]:
+            lines.append("%-40s" % a + "".join("%12.0f" % sum(
+                v for fn, v in profiles[k].items() if area_of(fn) == a) for k in keys))
+        lines.append("")
         lines.append("kernel instructions per I/O by function, %s" % j[5:])
         lines.append("%-40s" % "function" + "".join("%12s" % n[:11] for n in names))
         lines.append("%-40s" % "(all)" + "".join(
