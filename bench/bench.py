@@ -7,17 +7,20 @@ virtio-scsi, pvscsi, megasas, lsi53c895a and the guest's scsi_debug
 Repeats are interleaved (run 1 of every HBA, then run 2, ...); the table
 shows the median IOPS per job and HBA, qlisp / qla1280 and qlisp / pvscsi,
 and for the model the register reads and writes and interrupts per I/O of
-the fixed-count cost jobs, and for qlisp and qla1280 the guest instructions
-per I/O (TCG plugin bench/insn-count.c, one vCPU): all kernel, the driver
-module's own code, user.  Writes build/bench/results.json, table.txt and
-chart.png.
+the fixed-count cost jobs, and for qlisp, qla1280 and the anchors in
+INSN_HBAS the guest instructions per I/O (TCG plugin bench/insn-count.c,
+one vCPU): all kernel, the driver module's own code, user; the median of
+--insn-repeats boots, since how completions batch follows the timing and
+moves the count by some hundreds between boots.  Writes
+build/bench/results.json, table.txt and chart.png.
 
 With --profile the instruction counts also come by kernel function
 (per I/O, from the same two spans): the top functions of every HBA and
 side by side, in build/bench/profile.txt.
 
 Usage: bench/bench.py [--repeats N] [--secs S] [--ios N] [--only NAME,...]
-                      [--no-insn] [--profile] [--sched NAME]
+                      [--no-insn] [--insn-repeats N] [--cost JOB,...]
+                      [--profile] [--sched NAME]
 """
 import argparse
 import bisect
@@ -109,8 +112,9 @@ def insn_per_io(h, args, tmp, job):
     if args.profile and rows.get("ksyms") and os.path.exists(outf + ".prof"):
         r1, r2 = rows.get(job + ":p1"), rows.get(job + ":p2")
         if r1 and r2 and int(r2["ios"]) > int(r1["ios"]):
-            args.profiles["%s %s" % (job[5:], h["name"])] = profile_per_io(
-                outf + ".prof", rows["ksyms"], int(r2["ios"]) - int(r1["ios"]))
+            args.profiles.setdefault("%s %s" % (job[5:], h["name"]), []).append(
+                profile_per_io(outf + ".prof", rows["ksyms"],
+                               int(r2["ios"]) - int(r1["ios"])))
     r1, r2 = rows.get(job + ":p1"), rows.get(job + ":p2")
     if not (r1 and r2 and os.path.exists(outf)):
         return None
@@ -234,11 +238,11 @@ def area_of(fn):
     return "other"
 
 
-def write_profile(profiles, top=40):
+def write_profile(profiles, cost, top=40):
     """profile.txt: per cost job, the functions with the most instructions
     per I/O on any HBA, side by side."""
     lines = []
-    for j in COST:
+    for j in cost:
         keys = [k for k in profiles if k.startswith(j[5:] + " ")]
         if not keys:
             continue
@@ -278,10 +282,14 @@ def main():
                     help="skip the instruction counts (TCG plugin)")
     ap.add_argument("--sched", help="the disks' I/O scheduler (e.g. none; "
                     "default: the kernel's, mq-deadline for one hardware queue)")
+    ap.add_argument("--insn-repeats", type=int, default=1,
+                    help="boots per instruction count (median; default 1)")
+    ap.add_argument("--cost", help="comma-separated cost jobs to count (default: all)")
     ap.add_argument("--profile", action="store_true",
                     help="also count instructions by kernel function")
     args = ap.parse_args()
     args.profiles = {}
+    cost = [j for j in COST if not args.cost or j in args.cost.split(",")]
     hbas = [h for h in HBAS if not args.only or h["name"] in args.only.split(",")]
     os.makedirs(OUT, exist_ok=True)
     data = {h["name"]: [] for h in hbas}
@@ -294,21 +302,31 @@ def main():
                     "%s=%s" % (j, rows[j]["iops"]) for j in JOBS if j in rows)), flush=True)
         insn = {}
         if args.insn and build_plugin():
-            for h in hbas:
-                if h["name"] not in INSN_HBAS:
-                    continue    # (qlisp-fastpost: its counters suffice)
-                for j in COST:
-                    insn["%s %s" % (j[5:], h["name"])] = insn_per_io(h, args, tmp, j)
-                    print("bench: instructions per I/O, %s %s: %s" %
-                          (j[5:], h["name"], insn["%s %s" % (j[5:], h["name"])]), flush=True)
+            # interleaved like the timed runs; the medians are reported
+            counts = {}
+            for rep in range(args.insn_repeats):
+                for h in hbas:
+                    if h["name"] not in INSN_HBAS:
+                        continue    # (qlisp-fastpost: its counters suffice)
+                    for j in cost:
+                        key = "%s %s" % (j[5:], h["name"])
+                        r = insn_per_io(h, args, tmp, j)
+                        if r:
+                            counts.setdefault(key, []).append(r)
+                        print("bench: instructions per I/O, %s: %s" % (key, r), flush=True)
+            insn = {k: tuple(statistics.median(x[i] for x in v) for i in range(3))
+                    for k, v in counts.items()}
         elif args.insn:
             print("bench: could not build the instruction-count plugin", file=sys.stderr)
-    profiles = args.profiles
+    # per function, the median over the repeats (0 where a run lacks it)
+    profiles = {k: {fn: statistics.median(p.get(fn, 0.0) for p in v)
+                    for fn in set().union(*v)}
+                for k, v in args.profiles.items()}
     del args.profiles
     with open(os.path.join(OUT, "results.json"), "w") as f:
         json.dump({"args": vars(args), "runs": data, "insn_per_io": insn}, f, indent=1)
     if profiles:
-        write_profile(profiles)
+        write_profile(profiles, cost)
 
     def med(name, job, key="iops"):
         vals = [float(r[job][key]) for r in data.get(name, []) if job in r and r[job].get(key, "-") != "-"]
@@ -337,8 +355,8 @@ def main():
         "user insns"))
     model = [h["name"] for h in hbas if h["qom"]]
     rows = model + [h["name"] for h in hbas
-                    if not h["qom"] and "%s %s" % (COST[0][5:], h["name"]) in insn]
-    for j in COST:
+                    if not h["qom"] and any("%s %s" % (j[5:], h["name"]) in insn for j in cost)]
+    for j in cost:
         for n in rows:
             per = []
             for key in ("regr", "regw", "irqs"):
