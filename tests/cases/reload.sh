@@ -23,8 +23,18 @@ while [ $round -le "$n" ]; do
 done
 slab1=$(sed -n 's/^Slab: *\([0-9]*\) kB/\1/p' /proc/meminfo)
 say "slab: ${slab0} kB after round 2, ${slab1} kB after round $n"
-# a leak of the host, its devices or their sysfs objects shows here
-[ $((slab1 - slab0)) -lt 1024 ] || fail "slab grew by $((slab1 - slab0)) kB over $((n - 2)) reloads"
+# a leak of the host, its devices or their sysfs objects shows here.
+# RELOAD_SLAB_KB: the growth allowed (default 1024 kB); 0 leaves the check
+# out, for a KASAN kernel, whose quarantine holds freed objects (up to
+# 1/32 of RAM) in Slab for a while: there the kdebug case's kmemleak scan
+# after load/unload cycles finds leaks object by object instead.
+lim=${RELOAD_SLAB_KB:-1024}
+if [ "$lim" -gt 0 ]; then
+	[ $((slab1 - slab0)) -lt "$lim" ] ||
+		fail "slab grew by $((slab1 - slab0)) kB over $((n - 2)) reloads"
+else
+	say "slab growth not checked here (RELOAD_SLAB_KB=0): kdebug's kmemleak scan covers leaks"
+fi
 # everything written in earlier rounds is still there
 round=1
 while [ $round -le "$n" ]; do

@@ -11,9 +11,13 @@ SUITE = {
     # KASAN+lockdep kernel under TCG, leaving the HBA without an IRQ: take
     # PCI interrupt routing from the BIOS's $PIR table instead.
     # The cases' data sizes are cut to a quarter (a KASAN kernel under TCG
-    # is several times slower); what they check is the same.
+    # is several times slower); what they check is the same.  reload's
+    # slab total is left out: KASAN's quarantine of freed objects made it
+    # grow by 1344 kB over 3 reloads in one run of five; kdebug's kmemleak
+    # scan is the leak check on this kernel.
     "kernel_args": ["acpi=noirq",
-                    "vmt_env=SG_DD_MIB=16:FIO_SIZE=16m:RELOAD_COUNT=5"],
+                    "vmt_env=SG_DD_MIB=16:FIO_SIZE=16m:RELOAD_COUNT=5:"
+                    "RELOAD_SLAB_KB=0"],
     "hba": ["-device", "isp1040,id=hba"],
     "bus": "hba.0",
     "qom": "/machine/peripheral/hba",
