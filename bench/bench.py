@@ -109,20 +109,19 @@ def insn_per_io(h, args, tmp, job):
     instructions in the driver module's own code (part of kernel)."""
     outf = os.path.join(tmp, "insn-%s-%s" % (h["name"], job))
     rows = run_one(h, args, tmp, "insn-%s" % job, jobs=job, plugin_out=outf)
-    if args.profile and rows.get("ksyms") and os.path.exists(outf + ".prof"):
-        r1, r2 = rows.get(job + ":p1"), rows.get(job + ":p2")
-        if r1 and r2 and int(r2["ios"]) > int(r1["ios"]):
-            args.profiles.setdefault("%s %s" % (job[5:], h["name"]), []).append(
-                profile_per_io(outf + ".prof", rows["ksyms"],
-                               int(r2["ios"]) - int(r1["ios"])))
     r1, r2 = rows.get(job + ":p1"), rows.get(job + ":p2")
     if not (r1 and r2 and os.path.exists(outf)):
         return None
+    n = int(r2["ios"]) - int(r1["ios"])
+    if n <= 0:
+        return None
+    if args.profile and rows.get("ksyms") and os.path.exists(outf + ".prof"):
+        args.profiles.setdefault("%s %s" % (job[5:], h["name"]), []).append(
+            profile_per_io(outf + ".prof", rows["ksyms"], n))
     lines = open(outf).read().splitlines()
     kv = dict(x.split("=", 1) for x in lines[0].split())
     snaps = [[int(v) for v in x.split(":")] for x in kv.get("snaps", "").split(",") if x]
-    n = int(r2["ios"]) - int(r1["ios"])
-    if len(snaps) != 3 or n <= 0:
+    if len(snaps) != 3:
         return None
     lo, hi = rows.get("module", (0, 0))
     for s in snaps:
@@ -250,11 +249,16 @@ def write_profile(profiles, cost, top=40):
         funcs = set()
         for k in keys:
             funcs |= set(sorted(profiles[k], key=profiles[k].get, reverse=True)[:top])
+        by_area = {k: {} for k in keys}
+        for k in keys:
+            for fn, v in profiles[k].items():
+                a = area_of(fn)
+                by_area[k][a] = by_area[k].get(a, 0.0) + v
         lines.append("kernel instructions per I/O by area, %s" % j[5:])
         lines.append("%-40s" % "area" + "".join("%12s" % n[:11] for n in names))
         for a in [a for a, _ in AREAS] + ["other"]:
-            lines.append("%-40s" % a + "".join("%12.0f" % sum(
-                v for fn, v in profiles[k].items() if area_of(fn) == a) for k in keys))
+            lines.append("%-40s" % a + "".join(
+                "%12.0f" % by_area[k].get(a, 0.0) for k in keys))
         lines.append("")
         lines.append("kernel instructions per I/O by function, %s" % j[5:])
         lines.append("%-40s" % "function" + "".join("%12s" % n[:11] for n in names))
