@@ -25,10 +25,12 @@
 
 #include "qemu/osdep.h"
 #include "qemu/cutils.h"
+#include "qemu/log.h"
 #include "qemu/main-loop.h"
 #include "qemu/module.h"
 #include "qemu/timer.h"
 #include "qapi/error.h"
+#include "block/block.h"
 #include "hw/pci/pci.h"
 #include "hw/qdev-properties.h"
 #include "hw/scsi/scsi.h"
@@ -151,6 +153,7 @@ OBJECT_DECLARE_SIMPLE_TYPE(ISPState, ISP1040)
 #define MBC_SET_DATA_OVERRUN_RECOVERY 0x5a
 #define MBC_GET_DATA_OVERRUN_RECOVERY 0x5b
 
+#define MBS_BUSY            0x0004  /* boot ROM self-test (reset) */
 #define MBS_COMPLETE        0x4000
 #define MBS_INVALID_CMD     0x4001
 #define MBS_HOST_IF_ERROR   0x4002
@@ -316,6 +319,9 @@ typedef struct ISPRequest {
     bool silent;            /* chip reset: nothing is posted */
     bool cancelling;
     bool swallowed;         /* fault: accepted, never sent to the device */
+    bool cancel_counted;    /* asynchronous cancel not yet landed */
+    bool by_mbox;           /* cancelled by a mailbox command */
+    uint16_t xfer_error;    /* bounce copy failed: end with this status */
     QTAILQ_ENTRY(ISPRequest) next;
 } ISPRequest;
 
@@ -381,6 +387,24 @@ struct ISPState {
     QTAILQ_HEAD(, ISPRequest) active;
     QTAILQ_HEAD(, ISPRequest) done;
     unsigned nactive;
+
+    /*
+     * Cancellation is asynchronous (see isp_cancel_landed): what waits for
+     * it.  A chip reset is not done, a mailbox command not answered, and a
+     * target or bus reset not applied to the devices until every cancel
+     * has landed; so no request of before the reset moves data after it.
+     */
+    unsigned cancels_pending;
+    bool resetting;         /* chip reset waiting for cancels */
+    bool icr_resetting;     /* ... started by an ICR soft reset */
+    bool in_mbox;           /* inside isp_mbox_command() */
+    bool mbox_deferred;     /* its answer is in mbox_def */
+    uint16_t mbox_def[ISP_NMBOX];
+    uint32_t mbox_def_mask;
+    int def_reset_bus;      /* device reset to apply, bus or -1 ... */
+    int def_reset_target;   /* ... and target (-1: all) */
+    bool in_bh;             /* the bottom half never runs nested */
+    bool bh_rerun;
 
     /* properties */
     uint8_t prop_initiator_id;
@@ -520,19 +544,51 @@ static void isp_request_free(ISPRequest *r)
     g_free(r);
 }
 
-static void isp_request_cancelled(SCSIRequest *sreq);
+static void isp_cancel_done(ISPRequest *r);
+static void isp_rom_signature(ISPState *s);
 
-/* isp_request_cancelled() moves @r off the active list. */
+/*
+ * isp_cancel_done() moves @r off the active list.  An asynchronous cancel
+ * is counted until it lands (isp_cancel_landed): the block layer may still
+ * move the request's data until then.
+ */
 static void isp_cancel_one(ISPRequest *r, bool async)
 {
+    ISPState *s = r->s;
+
+    r->by_mbox = s->in_mbox;
     if (r->swallowed) {
         /* never reached the device: nothing to wait for */
-        isp_request_cancelled(r->sreq);
+        isp_cancel_done(r);
     } else if (async) {
+        r->cancel_counted = true;
+        s->cancels_pending++;
         scsi_req_cancel_async(r->sreq, NULL);
     } else {
         scsi_req_cancel(r->sreq);
     }
+}
+
+/* The chip reset is visible as done: the boot ROM's signature. */
+static void isp_reset_done(ISPState *s)
+{
+    s->resetting = false;
+    s->icr_resetting = false;
+    isp_rom_signature(s);
+    trace_isp1040_reset_done();
+}
+
+/* An asynchronous cancel landed: its request moves no more data. */
+static void isp_cancel_landed(ISPState *s)
+{
+    assert(s->cancels_pending);
+    if (--s->cancels_pending) {
+        return;
+    }
+    if (s->resetting) {
+        isp_reset_done(s);
+    }
+    isp_schedule(s);
 }
 
 /*
@@ -576,6 +632,23 @@ static void isp_rom_signature(ISPState *s)
     s->mbox_out[4] = 0x0001;
 }
 
+/*
+ * A reset's cancels have not all landed: the reset is not done until they
+ * have (isp_cancel_landed), and no mailbox command runs meanwhile.
+ */
+static void isp_reset_wait(ISPState *s)
+{
+    ISPRequest *r;
+
+    /* cancels still landing (an ABORT's, say) post nothing after it */
+    QTAILQ_FOREACH(r, &s->active, next) {
+        r->silent = true;
+    }
+    s->mbox_deferred = false;
+    s->def_reset_bus = -1;
+    s->resetting = s->cancels_pending > 0;
+}
+
 /* RISC reset: firmware state is lost, RISC RAM is kept. */
 static void isp_risc_reset(ISPState *s, bool async)
 {
@@ -583,6 +656,7 @@ static void isp_risc_reset(ISPState *s, bool async)
     int b, t, l;
 
     isp_cancel_all(s, true, async, CS_RESET, 0, -1, -1, -1);
+    isp_reset_wait(s);
     QTAILQ_FOREACH_SAFE(r, &s->done, next, tmp) {
         QTAILQ_REMOVE(&s->done, r, next);
         isp_request_free(r);
@@ -623,6 +697,9 @@ static void isp_risc_reset(ISPState *s, bool async)
         }
     }
     isp_rom_signature(s);
+    if (s->resetting) {
+        s->mbox_out[0] = MBS_BUSY;
+    }
     timer_del(s->rsp_timer);
     isp_update_irq(s);
 }
@@ -731,6 +808,8 @@ static void isp_nvram_write(ISPState *s, uint16_t val)
             } else {
                 /* Model choice: write/erase are not modelled. */
                 trace_isp1040_nvram_unsupported(op, addr);
+                qemu_log_mask(LOG_UNIMP, "isp1040: NVRAM opcode %u (address "
+                              "%u) not implemented\n", op, addr);
                 s->nv_state = NV_IDLE;
             }
         }
@@ -944,6 +1023,8 @@ static bool isp_post_response(ISPState *s, const uint8_t *entry)
     if (pci_dma_write(PCI_DEVICE(s), addr, entry, ISP_ENTRY_SIZE) !=
         MEMTX_OK) {
         trace_isp1040_dma_error("response", addr, ISP_ENTRY_SIZE);
+        qemu_log_mask(LOG_GUEST_ERROR, "isp1040: response queue entry at "
+                      "0x%" PRIx64 " unwritable\n", addr);
         isp_queue_async(s, MBA_RSP_XFER_ERR, 0, 0, 0, 0);
         return false;
     }
@@ -1045,11 +1126,18 @@ static void isp_flush_done(ISPState *s)
 
 static void isp_complete_request(ISPState *s, ISPRequest *r)
 {
-    if (r->sreq) {
+    if (r->sreq || r->swallowed) {
         QTAILQ_REMOVE(&s->active, r, next);
         s->nactive--;
-        scsi_req_unref(r->sreq);
-        r->sreq = NULL;
+        if (r->sreq) {
+            scsi_req_unref(r->sreq);
+            r->sreq = NULL;
+        }
+        r->swallowed = false;
+    }
+    if (r->cancel_counted) {
+        r->cancel_counted = false;
+        isp_cancel_landed(s);
     }
     if (r->silent) {
         isp_request_free(r);
@@ -1077,6 +1165,9 @@ static void isp_reject(ISPState *s, const uint8_t *e, uint8_t entry_status,
     if (entry_status) {
         s->stat_bad_entries++;
         trace_isp1040_bad_entry(e[0], e[1], entry_status, r->handle);
+        qemu_log_mask(LOG_GUEST_ERROR, "isp1040: bad request entry type 0x%x "
+                      "count %u handle 0x%x: entry status 0x%x\n", e[0], e[1],
+                      r->handle, entry_status);
     }
     QTAILQ_INSERT_TAIL(&s->done, r, next);
 }
@@ -1109,6 +1200,9 @@ static bool isp_add_segment(ISPState *s, ISPRequest *r, uint64_t addr,
     }
     if (!isp_dma_is_ram(s, addr, len, is_write)) {
         trace_isp1040_dma_error("segment", addr, len);
+        qemu_log_mask(LOG_GUEST_ERROR, "isp1040: handle 0x%x: segment 0x%"
+                      PRIx64 " length %u is not guest memory\n", r->handle,
+                      addr, len);
         return false;
     }
     /* physically adjacent segments become one */
@@ -1149,6 +1243,12 @@ static bool isp_fault_command(ISPState *s, ISPRequest *r)
         s->f_swallow--;
         s->stat_faults++;
         r->swallowed = true;
+        /*
+         * The device never sees it: drop the SCSI request now, so that
+         * nothing refers to a device that may be unplugged meanwhile.
+         */
+        scsi_req_unref(r->sreq);
+        r->sreq = NULL;
         QTAILQ_INSERT_TAIL(&s->active, r, next);
         s->nactive++;
         trace_isp1040_fault("swallow", r->handle);
@@ -1214,7 +1314,7 @@ static void isp_start_command(ISPState *s, uint8_t (*ents)[ISP_ENTRY_SIZE],
     SCSIRequest *sreq;
     ISPRequest *r;
     uint64_t total;
-    int32_t xfer;
+    uint64_t xfer;              /* 64-bit: never trust the SCSI layer's cap */
 
     s->stat_cmds++;
     /* continuation entries must all be of the matching type */
@@ -1313,6 +1413,11 @@ static void isp_start_command(ISPState *s, uint8_t (*ents)[ISP_ENTRY_SIZE],
 
         if (!dir_ok) {
             trace_isp1040_direction_error(r->handle, rflags, xfer);
+            qemu_log_mask(LOG_GUEST_ERROR, "isp1040: handle 0x%x: direction "
+                          "flags 0x%x do not match a %" PRIu64 "-byte %s\n",
+                          r->handle, rflags, xfer,
+                          r->sreq->cmd.mode == SCSI_XFER_FROM_DEV ?
+                          "read" : "write");
             scsi_req_unref(r->sreq);
             r->sreq = NULL;
             r->comp_status = CS_DMA_ERROR;
@@ -1327,6 +1432,9 @@ static void isp_start_command(ISPState *s, uint8_t (*ents)[ISP_ENTRY_SIZE],
              * so that a short write buffer never writes partial data.
              */
             trace_isp1040_overrun(r->handle, total, xfer);
+            qemu_log_mask(LOG_GUEST_ERROR, "isp1040: handle 0x%x: segments "
+                          "hold %" PRIu64 " bytes, the command moves %" PRIu64
+                          "\n", r->handle, total, xfer);
             scsi_req_unref(r->sreq);
             r->sreq = NULL;
             r->comp_status = CS_DATA_OVERRUN;
@@ -1372,7 +1480,7 @@ static void isp_process_requests(ISPState *s)
     unsigned fetched = 0;
 
     if (!s->queues_ok || s->req_halted || s->risc != ISP_RISC_FW ||
-        s->risc_paused) {
+        s->risc_paused || s->mbox_deferred) {
         return;
     }
     while (s->req_out != s->req_in) {
@@ -1394,6 +1502,8 @@ static void isp_process_requests(ISPState *s)
         }
         if (pci_dma_read(d, addr, head, sizeof(head)) != MEMTX_OK) {
             trace_isp1040_dma_error("request", addr, ISP_ENTRY_SIZE);
+            qemu_log_mask(LOG_GUEST_ERROR, "isp1040: request queue entry at "
+                          "0x%" PRIx64 " unreadable\n", addr);
             s->req_halted = true;
             isp_queue_async(s, MBA_REQ_XFER_ERR, 0, 0, 0, 0);
             break;
@@ -1486,6 +1596,17 @@ static void isp_reset_devices(ISPState *s, int busno, int target)
     }
 }
 
+/*
+ * A target or bus reset from a mailbox command: the devices are reset once
+ * the cancelled requests have landed (isp_mbox_finish), never here, where
+ * resetting a device would wait for its I/O inside the bottom half.
+ */
+static void isp_defer_device_reset(ISPState *s, int busno, int target)
+{
+    s->def_reset_bus = busno;
+    s->def_reset_target = target;
+}
+
 static bool isp_abort_handle(ISPState *s, uint32_t handle, int busno,
                              int target, int lun)
 {
@@ -1497,7 +1618,7 @@ static bool isp_abort_handle(ISPState *s, uint32_t handle, int busno,
             r->cancelling = true;
             r->cancel_comp = CS_ABORTED;
             r->cancel_flags = SF_ABORTED;
-            isp_cancel_one(r, false);
+            isp_cancel_one(r, true);
             return true;
         }
     }
@@ -1629,6 +1750,8 @@ static uint16_t isp_mbox_command(ISPState *s, const uint16_t *in,
     }
 
     if (!fw) {
+        qemu_log_mask(LOG_GUEST_ERROR, "isp1040: mailbox command 0x%02x "
+                      "before the firmware runs\n", op);
         return MBS_INVALID_CMD;     /* the boot ROM knows no more */
     }
     if (isp_mbox_bus_param(s, op, in, out, out_mask)) {
@@ -1683,7 +1806,7 @@ static uint16_t isp_mbox_command(ISPState *s, const uint16_t *in,
             s->stat_faults++;
             return MBS_CMD_ERROR;
         }
-        isp_cancel_all(s, false, false, CS_ABORTED, SF_ABORTED, busno, target,
+        isp_cancel_all(s, false, true, CS_ABORTED, SF_ABORTED, busno, target,
                        lun);
         s->stat_device_resets++;
         return MBS_COMPLETE;
@@ -1696,9 +1819,9 @@ static uint16_t isp_mbox_command(ISPState *s, const uint16_t *in,
             s->stat_faults++;
             return MBS_CMD_ERROR;
         }
-        isp_cancel_all(s, false, false, CS_RESET, SF_DEVICE_RESET, busno,
+        isp_cancel_all(s, false, true, CS_RESET, SF_DEVICE_RESET, busno,
                        target, -1);
-        isp_reset_devices(s, busno, target);
+        isp_defer_device_reset(s, busno, target);
         s->stat_device_resets++;
         return MBS_COMPLETE;
     case MBC_BUS_RESET:
@@ -1707,9 +1830,9 @@ static uint16_t isp_mbox_command(ISPState *s, const uint16_t *in,
             return MBS_PARAM_ERROR;
         }
         trace_isp1040_bus_reset(busno, in[1]);
-        isp_cancel_all(s, false, false, CS_RESET, SF_BUS_RESET, busno, -1,
+        isp_cancel_all(s, false, true, CS_RESET, SF_BUS_RESET, busno, -1,
                        -1);
-        isp_reset_devices(s, busno, -1);
+        isp_defer_device_reset(s, busno, -1);
         s->stat_bus_resets++;
         return MBS_COMPLETE;
     case MBC_STOP_QUEUE:
@@ -1720,7 +1843,7 @@ static uint16_t isp_mbox_command(ISPState *s, const uint16_t *in,
             return MBS_PARAM_ERROR;
         }
         if (op == MBC_ABORT_QUEUE) {
-            isp_cancel_all(s, false, false, CS_ABORTED, SF_ABORTED, busno,
+            isp_cancel_all(s, false, true, CS_ABORTED, SF_ABORTED, busno,
                            target, lun);
         }
         return MBS_COMPLETE;
@@ -1843,8 +1966,62 @@ static uint16_t isp_mbox_command(ISPState *s, const uint16_t *in,
         *out_mask |= 0x02;
         return MBS_COMPLETE;
     default:
+        qemu_log_mask(LOG_UNIMP, "isp1040: mailbox command 0x%02x not "
+                      "implemented\n", op);
         return MBS_INVALID_CMD;
     }
+}
+
+/* Requests a mailbox command cancelled whose status is not yet posted. */
+static bool isp_mbox_cancels_unposted(ISPState *s)
+{
+    ISPRequest *r;
+
+    if (!s->rsp_ok || isp_rsp_full(s)) {
+        return false;   /* they cannot go out first: answer anyway */
+    }
+    QTAILQ_FOREACH(r, &s->done, next) {
+        if (r->by_mbox) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * A mailbox command that cancelled requests or resets devices is answered
+ * once its cancels have landed, the devices are reset and the cancelled
+ * requests' status entries are in the response queue.
+ */
+static bool isp_mbox_defer(ISPState *s, const uint16_t *out, uint32_t mask)
+{
+    if (!s->cancels_pending && s->def_reset_bus < 0 &&
+        !isp_mbox_cancels_unposted(s)) {
+        return false;
+    }
+    memcpy(s->mbox_def, out, sizeof(s->mbox_def));
+    s->mbox_def_mask = mask;
+    s->mbox_deferred = true;
+    trace_isp1040_mbox_deferred(out[0], s->cancels_pending);
+    return true;
+}
+
+static void isp_mbox_finish(ISPState *s)
+{
+    if (!s->mbox_deferred || s->cancels_pending || s->risc_paused) {
+        return;
+    }
+    if (s->def_reset_bus >= 0) {
+        /* nothing left on these devices to wait for */
+        isp_reset_devices(s, s->def_reset_bus, s->def_reset_target);
+        s->def_reset_bus = -1;
+    }
+    if (isp_mbox_cancels_unposted(s) || !isp_mbox_out_free(s)) {
+        return;
+    }
+    s->mbox_deferred = false;
+    isp_post_mbox_event(s, s->mbox_def, s->mbox_def_mask);
+    s->mbox_done_recheck = true;
 }
 
 static void isp_run_mailbox(ISPState *s)
@@ -1852,15 +2029,26 @@ static void isp_run_mailbox(ISPState *s)
     uint16_t in[ISP_NMBOX], out[ISP_NMBOX];
     uint32_t mask;
 
-    if (!s->doorbell || s->risc_paused || !isp_mbox_out_free(s)) {
+    if (!s->doorbell || s->risc_paused || s->resetting || s->mbox_deferred ||
+        !isp_mbox_out_free(s)) {
         return;
     }
     memcpy(in, s->mbox_in, sizeof(in));     /* the RISC reads them once */
     s->doorbell = false;
     memcpy(out, s->mbox_out, sizeof(out));
+    s->in_mbox = true;
     out[0] = isp_mbox_command(s, in, out, &mask);
+    s->in_mbox = false;
     s->stat_mbox_cmds++;
     trace_isp1040_mbox(in[0], in[1], in[2], in[3], out[0]);
+    if (out[0] == MBS_PARAM_ERROR || out[0] == MBS_HOST_IF_ERROR) {
+        qemu_log_mask(LOG_GUEST_ERROR, "isp1040: mailbox command 0x%02x "
+                      "(0x%04x 0x%04x 0x%04x 0x%04x): bad parameters, status "
+                      "0x%04x\n", in[0], in[1], in[2], in[3], in[4], out[0]);
+    }
+    if (isp_mbox_defer(s, out, mask)) {
+        return;
+    }
     isp_post_mbox_event(s, out, mask);
     s->mbox_done_recheck = true;
 }
@@ -1876,17 +2064,63 @@ static void isp_post_async(ISPState *s)
     s->stat_async_events++;
 }
 
+/*
+ * A bounce copy failed or ran past the segment list: the request does not
+ * continue (a write never reaches the medium with what was not read), and
+ * the bottom half cancels it with @comp as its completion status.
+ */
+static void isp_xfer_failed(ISPRequest *r, uint16_t comp)
+{
+    r->xfer_error = comp;
+    qemu_log_mask(LOG_GUEST_ERROR, "isp1040: handle 0x%x: data transfer "
+                  "failed (%s), completion status 0x%x\n", r->handle,
+                  comp == CS_DMA_ERROR ? "DMA error" : "past the segments",
+                  comp);
+    isp_schedule(r->s);
+}
+
+/* Cancel the requests isp_xfer_failed() stopped. */
+static void isp_cancel_failed(ISPState *s)
+{
+    ISPRequest *r;
+
+again:
+    QTAILQ_FOREACH(r, &s->active, next) {
+        if (r->xfer_error && !r->cancelling) {
+            r->cancelling = true;
+            r->cancel_comp = r->xfer_error;
+            r->cancel_flags = 0;
+            isp_cancel_one(r, true);
+            goto again;
+        }
+    }
+}
+
 static void isp_bh(void *opaque)
 {
     ISPState *s = opaque;
 
+    if (s->in_bh) {
+        /* an aio_poll() inside the bottom half: never run nested */
+        s->bh_rerun = true;
+        trace_isp1040_bh_nested();
+        return;
+    }
     if (s->risc_paused) {
         return;
     }
+    s->in_bh = true;
+    isp_cancel_failed(s);
+    isp_mbox_finish(s);
     isp_run_mailbox(s);
     isp_post_async(s);
     isp_process_requests(s);
     isp_flush_done(s);
+    s->in_bh = false;
+    if (s->bh_rerun) {
+        s->bh_rerun = false;
+        isp_schedule(s);
+    }
 }
 
 /*
@@ -1930,6 +2164,11 @@ static void isp_transfer_data(SCSIRequest *sreq, uint32_t len)
     uint8_t *buf = scsi_req_get_buf(sreq);
     bool to_guest = sreq->cmd.mode == SCSI_XFER_FROM_DEV;
 
+    if (r->cancelling) {
+        /* no DMA for a request being cancelled */
+        scsi_req_continue(sreq);
+        return;
+    }
     while (len && r->cur_seg < r->qsg.nsg) {
         ScatterGatherEntry *e = &r->qsg.sg[r->cur_seg];
         uint64_t n = MIN(len, e->len - r->cur_off);
@@ -1939,6 +2178,8 @@ static void isp_transfer_data(SCSIRequest *sreq, uint32_t len)
 
         if (res != MEMTX_OK) {
             trace_isp1040_dma_error("bounce", addr, n);
+            isp_xfer_failed(r, CS_DMA_ERROR);
+            return;
         }
         buf += n;
         len -= n;
@@ -1947,6 +2188,11 @@ static void isp_transfer_data(SCSIRequest *sreq, uint32_t len)
             r->cur_seg++;
             r->cur_off = 0;
         }
+    }
+    if (len) {
+        /* the device moves more than the segments describe */
+        isp_xfer_failed(r, CS_DATA_OVERRUN);
+        return;
     }
     scsi_req_continue(sreq);
 }
@@ -1992,8 +2238,11 @@ static void isp_command_complete(SCSIRequest *sreq, size_t resid)
 
 static void isp_request_cancelled(SCSIRequest *sreq)
 {
-    ISPRequest *r = sreq->hba_private;
+    isp_cancel_done(sreq->hba_private);
+}
 
+static void isp_cancel_done(ISPRequest *r)
+{
     /*
      * Cancelled by QEMU rather than by the chip (the device was unplugged
      * or reset underneath the command): on a real bus the target just
@@ -2046,7 +2295,8 @@ static uint64_t isp_reg_read(void *opaque, hwaddr addr, unsigned size)
         val = s->conf1;
         break;
     case R_ICR:
-        val = s->icr;
+        /* a soft reset reads as running until its cancels have landed */
+        val = s->icr | (s->icr_resetting ? ICR_SOFT_RESET : 0);
         break;
     case R_ISR:
         val = s->risc_int ? (ISR_RISC_INT | ISR_GLOBAL_INT) : 0;
@@ -2125,6 +2375,8 @@ static void isp_hccr_write(ISPState *s, uint16_t val)
         break;
     default:
         trace_isp1040_hccr_unknown(val);
+        qemu_log_mask(LOG_GUEST_ERROR, "isp1040: unknown HCCR command 0x%04x\n",
+                      val);
         break;
     }
 }
@@ -2146,6 +2398,7 @@ static void isp_reg_write(void *opaque, hwaddr addr, uint64_t data,
         if (val & ICR_SOFT_RESET) {
             /* completes at once: the bit reads back clear */
             isp_chip_reset(s, true);
+            s->icr_resetting = s->resetting;
             s->stat_chip_resets++;
             val &= ~ICR_SOFT_RESET;
         }
@@ -2169,6 +2422,8 @@ static void isp_reg_write(void *opaque, hwaddr addr, uint64_t data,
         if (n == 4 && s->queues_ok) {
             if (val >= s->req_len) {
                 trace_isp1040_bad_index("request-in", val, s->req_len);
+                qemu_log_mask(LOG_GUEST_ERROR, "isp1040: request-in %u out of "
+                              "range (queue length %u)\n", val, s->req_len);
                 break;
             }
             s->req_in = val;
@@ -2177,6 +2432,8 @@ static void isp_reg_write(void *opaque, hwaddr addr, uint64_t data,
         } else if (n == 5 && s->queues_ok) {
             if (val >= s->rsp_len) {
                 trace_isp1040_bad_index("response-out", val, s->rsp_len);
+                qemu_log_mask(LOG_GUEST_ERROR, "isp1040: response-out %u out "
+                              "of range (queue length %u)\n", val, s->rsp_len);
                 break;
             }
             s->rsp_out = val;
@@ -2435,6 +2692,11 @@ static void isp_exit(PCIDevice *dev)
     ISPState *s = ISP1040(dev);
 
     isp_risc_reset(s, false);
+    if (s->cancels_pending) {
+        /* cancels of an earlier chip reset must land before we go */
+        bdrv_drain_all();
+    }
+    assert(!s->cancels_pending);
     qemu_bh_delete(s->bh);
     timer_free(s->rsp_timer);
     g_free(s->ram);
