@@ -9,8 +9,9 @@ qtest protocol (no guest, no firmware blob), one throwaway QEMU per case:
   2 a bounce copy (1025 segments) whose DMA fails ends with status 0x02
   3 a command swallowed by the fault property, its disk unplugged, then
     ABORT: QEMU survives, the abort is answered
-  4 chip resets (ICR soft reset, HCCR reset): a read held in a throttled
-    backend moves no data once the reset shows as done
+  4 chip resets (ICR soft reset, HCCR reset) and a system error: a read
+    held in a throttled backend moves no data once the reset shows as done
+    (the system error: once its async event 0x8002 is out)
   5 guest errors and unimplemented commands in QEMU's log (-d guest_errors,
     unimp)
   6 ABORT / ABORT DEVICE / BUS RESET of commands held in a throttled
@@ -364,8 +365,23 @@ def case_reset(t):
     def hccr_done(isp):
         return isp.r(R_MB(0)) != 0x0004
 
+    def syserr(isp):
+        isp.vm.qmp.execute("qom-set", path="/machine/peripheral/hba",
+                           property="fault", value="system-error")
+
+    def syserr_done(isp):
+        # done: the async event 0x8002 has reached the mailboxes
+        if not isp.r(R_ISR) & 0x0004:
+            return False
+        ev = isp.r(R_SEMA) & 0x0001 and isp.r(R_MB(0))
+        if ev:
+            isp.w(R_SEMA, 0)
+        isp.w(R_HCCR, HCCR_CLR_RISC)
+        return ev == 0x8002
+
     reset_variant(t, "ICR soft reset", icr_reset, icr_done)
     reset_variant(t, "HCCR reset", hccr_reset, hccr_done)
+    reset_variant(t, "system error", syserr, syserr_done)
 
 
 # ---- 5: QEMU's log --------------------------------------------------------------

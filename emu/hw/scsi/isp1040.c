@@ -403,6 +403,7 @@ struct ISPState {
     uint32_t mbox_def_mask;
     int def_reset_bus;      /* device reset to apply, bus or -1 ... */
     int def_reset_target;   /* ... and target (-1: all) */
+    bool syserr_pending;    /* system error posted once cancels land */
     bool in_bh;             /* the bottom half never runs nested */
     bool bh_rerun;
 
@@ -569,6 +570,12 @@ static void isp_cancel_one(ISPRequest *r, bool async)
     }
 }
 
+static void isp_syserr_post(ISPState *s)
+{
+    s->syserr_pending = false;
+    isp_queue_async(s, MBA_SYSTEM_ERR, 0xdead, 0xbeef, 0x0bad, 0);
+}
+
 /* The chip reset is visible as done: the boot ROM's signature. */
 static void isp_reset_done(ISPState *s)
 {
@@ -587,6 +594,9 @@ static void isp_cancel_landed(ISPState *s)
     }
     if (s->resetting) {
         isp_reset_done(s);
+    }
+    if (s->syserr_pending) {
+        isp_syserr_post(s);
     }
     isp_schedule(s);
 }
@@ -645,6 +655,7 @@ static void isp_reset_wait(ISPState *s)
         r->silent = true;
     }
     s->mbox_deferred = false;
+    s->syserr_pending = false;
     s->def_reset_bus = -1;
     s->resetting = s->cancels_pending > 0;
 }
@@ -2501,6 +2512,22 @@ static void isp_fault_bus_reset(ISPState *s)
     isp_queue_async(s, MBA_BUS_RESET, 0, 0, 0, 0);
 }
 
+/*
+ * The firmware halts: the commands in flight are dropped (nothing is
+ * posted for them) and the async event goes out once the last of them has
+ * landed, so that no request of before the error moves data after the
+ * driver has been told.
+ */
+static void isp_system_error(ISPState *s)
+{
+    s->req_halted = true;
+    isp_cancel_all(s, true, true, CS_RESET, 0, -1, -1, -1);
+    s->syserr_pending = true;
+    if (!s->cancels_pending) {
+        isp_syserr_post(s);
+    }
+}
+
 static bool isp_fault_parse(ISPState *s, const char *cmd, Error **errp)
 {
     g_auto(GStrv) w = g_strsplit_set(cmd, " \t", -1);
@@ -2540,8 +2567,7 @@ static bool isp_fault_parse(ISPState *s, const char *cmd, Error **errp)
         s->stat_faults++;
     } else if (!strcmp(w[0], "system-error") && n == 0) {
         s->stat_faults++;
-        s->req_halted = true;
-        isp_queue_async(s, MBA_SYSTEM_ERR, 0xdead, 0xbeef, 0x0bad, 0);
+        isp_system_error(s);
     } else if (!strcmp(w[0], "seltimeout") && w[1] && !w[2]) {
         if (qemu_strtol(w[1], NULL, 0, &t) < 0 || t < -1 ||
             t >= ISP_MAX_TARGETS) {
