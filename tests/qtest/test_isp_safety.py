@@ -526,6 +526,19 @@ def case_abort(t):
     res.check("every mailbox command answered 0x4000 (0x4005: ABORT of a "
               "command already done)", not noans,
               str(noans[:4]))
+    # with nothing outstanding the answer must come all the same (a reset
+    # of the devices is still applied first)
+    for name, regs in (("BUS RESET", {0: 0x18, 1: 0}),
+                       ("ABORT TARGET", {0: 0x17, 1: 0x0000}),
+                       ("ABORT DEVICE", {0: 0x16, 1: 0x0300})):
+        ev = []
+        mbox_start(isp, regs)
+        pump_until(isp, ev, lambda e: answers(e), 5.0)
+        a = answers(ev)
+        res.check("%s with nothing outstanding -> 0x4000" % name,
+                  a and a[0][0] == 0x4000, str([x[0] for x in a]))
+        isp.post([M.marker_entry(2)])
+        isp.wait_consumed()
     res.check("QEMU alive", vm.alive())
 
 

@@ -2014,6 +2014,8 @@ static bool isp_mbox_defer(ISPState *s, const uint16_t *out, uint32_t mask)
     s->mbox_def_mask = mask;
     s->mbox_deferred = true;
     trace_isp1040_mbox_deferred(out[0], s->cancels_pending);
+    /* every cancel may have landed already: nothing else runs us again */
+    isp_schedule(s);
     return true;
 }
 
