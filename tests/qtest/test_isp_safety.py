@@ -14,7 +14,8 @@ qtest protocol (no guest, no firmware blob), one throwaway QEMU per case:
     (the system error: once its async event 0x8002 is out)
   5 guest errors and unimplemented commands in QEMU's log (-d guest_errors,
     unimp)
-  6 ABORT / ABORT DEVICE / BUS RESET of commands held in a throttled
+  6 ABORT, ABORT DEVICE, ABORT TARGET, ABORT QUEUE and BUS RESET of
+    commands held in a throttled
     backend: cancelled asynchronously, the mailbox answer after the
     cancelled commands' status entries, nothing lost (fast posting on)
 
@@ -52,6 +53,7 @@ CS_OK, CS_DMA, CS_RESET, CS_ABORTED = 0x00, 0x02, 0x04, 0x05
 CS_OVERRUN, CS_UNDERRUN = 0x07, 0x15
 SF_BUS_RESET, SF_DEVICE_RESET, SF_ABORTED = 0x0008, 0x0010, 0x0020
 MBA_FAST_POST = 0x8020
+DONE = (CS_OK, CS_UNDERRUN)     # ended by the device (data or sense)
 
 BUF = 0x00200000                # data buffers of the held reads
 PAM_ADDR = 0x000C0000           # RAM only while i440FX PAM 0x5a says so
@@ -452,15 +454,18 @@ def case_abort(t):
     res.check("the mailbox answer comes after the aborted command's status "
               "entry", pos_s and pos_m and pos_s[0] < pos_m[0], str(kinds))
 
-    # many rounds: fast posting on, K reads held, one of ABORT / ABORT
-    # DEVICE / BUS RESET; every command completes exactly once
+    # many rounds: fast posting on, K reads held, one of ABORT, ABORT
+    # DEVICE, ABORT TARGET, ABORT QUEUE, BUS RESET; every command completes
+    # exactly once
     res.check("fast posting on", isp.mbox_status({0: 0x4A, 1: 0x0001}) ==
               0x4000)
-    rounds, k = 9, 3
+    kinds = ("abort", "abort-device", "abort-target", "abort-queue",
+             "bus-reset")
+    rounds, k = 10, 3
     lost, dup, wrong, order, noans = [], [], [], [], []
     base = 0x76100000
     for rnd in range(rounds):
-        kind = ("abort", "abort-device", "bus-reset")[rnd % 3]
+        kind = kinds[rnd % len(kinds)]
         hs = [base + rnd * 16 + i for i in range(k)]
         ents = []
         for i, hh in enumerate(hs):
@@ -475,6 +480,10 @@ def case_abort(t):
             regs = {0: 0x15, 1: 0x0000, 2: victim >> 16, 3: victim & 0xFFFF}
         elif kind == "abort-device":
             regs = {0: 0x16, 1: 0x0000}
+        elif kind == "abort-target":
+            regs = {0: 0x17, 1: 0x0000}
+        elif kind == "abort-queue":
+            regs = {0: 0x1C, 1: 0x0000}
         else:
             regs = {0: 0x18, 1: 0}
         mbox_start(isp, regs)
@@ -483,9 +492,10 @@ def case_abort(t):
         a = answers(ev)
         comp = completions(ev)
         vc = comp.get(victim, [])
-        # ABORT of a command the throttle let through just before: 0x4005
+        # ABORT of a command that ended before it (the throttle let it
+        # through, or the unit attention of an earlier reset): 0x4005
         late = kind == "abort" and vc and (vc[0][0] == "fast" or
-                                           vc[0][1]["comp"] == CS_OK)
+                                           vc[0][1]["comp"] in DONE)
         if not a or a[0][0] != (0x4005 if late else 0x4000):
             noans.append((rnd, kind, [x[0] for x in a]))
         for hh in hs:
@@ -496,15 +506,16 @@ def case_abort(t):
                 dup.append((rnd, hh))
         # cancelled commands: their status before the answer
         want = hs if kind != "abort" else [victim]
-        wcomp = CS_ABORTED if kind != "bus-reset" else CS_RESET
+        wcomp = CS_RESET if kind in ("abort-target", "bus-reset") else \
+            CS_ABORTED
         pos_m = [i for i, (kk, x) in enumerate(ev)
                  if kk == "mbox" and 0x4000 <= x[0] < 0x8000]
         for hh in want:
             cs = comp.get(hh, [])
             if cs and (cs[0][0] != "status" or cs[0][1]["comp"] != wcomp):
-                # a command the throttle let through before the cancel
-                # may complete normally; nothing else
-                if not (cs[0][0] == "fast" or cs[0][1]["comp"] == CS_OK):
+                # a command that ended before the cancel (see above) may
+                # complete normally; nothing else
+                if not (cs[0][0] == "fast" or cs[0][1]["comp"] in DONE):
                     wrong.append((rnd, kind, hh, cs[0][1]["comp"]
                                   if cs[0][0] == "status" else "fast"))
                 continue
@@ -512,7 +523,7 @@ def case_abort(t):
                    if kk == "status" and x["handle"] == hh]
             if pos and pos_m and pos[0] > pos_m[0]:
                 order.append((rnd, kind, hh))
-        if kind != "abort":
+        if kind != "abort" and kind != "abort-queue":
             # markers, as a driver queues them after a reset
             isp.post([M.marker_entry(2)])
             isp.wait_consumed()
