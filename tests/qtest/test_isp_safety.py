@@ -15,14 +15,14 @@ qtest protocol (no guest, no firmware blob), one throwaway QEMU per case:
   5 guest errors and unimplemented commands in QEMU's log (-d guest_errors,
     unimp)
   6 ABORT, ABORT DEVICE, ABORT TARGET, ABORT QUEUE and BUS RESET of
-    commands held in a throttled
-    backend: cancelled asynchronously, the mailbox answer after the
-    cancelled commands' status entries, nothing lost (fast posting on)
+    commands held in a throttled backend: cancelled asynchronously, the
+    mailbox answer after the cancelled commands' status entries, nothing
+    lost (fast posting on)
 
 Throttling (-drive throttling.iops-total=1) holds commands "in the backend":
 a disk read issued within a second of the previous one waits for the rest
-of that second (wall clock: the throttle group is created before qtest is
-enabled, so it runs on QEMU_CLOCK_REALTIME).
+of that second.  Measured with bookworm's QEMU 7.2: the wait is wall-clock
+time (qtest's clock_step does not end it), so the cases wait in real time.
 
 Usage: test_isp_safety.py [--qemu BINARY] [--only 1,2,..] [--seed N] [-v]
 Prints one PASS/FAIL line per check and, last, "N passed, N failed".
