@@ -232,6 +232,7 @@ OBJECT_DECLARE_SIMPLE_TYPE(ISPState, ISP1040)
 #define ISP_NVRAM_WORDS     64      /* 93C46: 64 x 16 bits */
 #define ISP_DMA_CHUNK_WORDS 0x10000 /* LOAD/DUMP_RAM count limit (mb4) */
 #define ISP_RSP_RECHECK_NS  (2 * SCALE_MS)
+#define ISP_RSP_IN_DELAY_US 20      /* model choice, see isp_rsp_posted */
 
 /* Model choice: the built-in ROM firmware's version (ABOUT_FIRMWARE). */
 #define ISP_ROM_FW_MAJOR    5
@@ -381,6 +382,10 @@ struct ISPState {
     QTAILQ_HEAD(, ISPRequest) active;
     QTAILQ_HEAD(, ISPRequest) done;
     unsigned nactive;
+
+    /* realism (see isp_rsp_posted() and the functions after it) */
+    QEMUTimer *rsp_pub_timer;       /* publishes response-in (mailbox 5) */
+    uint32_t prop_rsp_in_delay;     /* x-rsp-in-delay, microseconds */
 
     /* properties */
     uint8_t prop_initiator_id;
@@ -624,6 +629,7 @@ static void isp_risc_reset(ISPState *s, bool async)
     }
     isp_rom_signature(s);
     timer_del(s->rsp_timer);
+    timer_del(s->rsp_pub_timer);
     isp_update_irq(s);
 }
 
@@ -948,7 +954,9 @@ static bool isp_post_response(ISPState *s, const uint8_t *entry)
         return false;
     }
     s->rsp_in = (s->rsp_in + 1) % s->rsp_len;
-    s->mbox_out[5] = s->rsp_in;
+    if (!s->prop_rsp_in_delay) {
+        s->mbox_out[5] = s->rsp_in;
+    }
     s->stat_status_entries++;
     return true;
 }
@@ -975,6 +983,44 @@ static bool isp_fast_post_ok(ISPState *s, ISPRequest *r)
     return (s->fw_features & 1) && !r->entry_status &&
            r->comp_status == CS_COMPLETE && r->scsi_status == GOOD &&
            r->residual == 0;
+}
+
+/*
+ * Response-in publication.  The RISC writes a status entry to host memory
+ * first and updates outgoing mailbox 5 (response-in) afterwards, so a
+ * driver that reads mailbox 5 may find valid entries beyond it, and must
+ * not consume past it.  With x-rsp-in-delay (microseconds, default
+ * ISP_RSP_IN_DELAY_US) the new index, and the interrupt that announces it,
+ * follow the entries after that delay; entries posted meanwhile are
+ * published together.  0 publishes the index with each entry.
+ */
+static void isp_rsp_posted(ISPState *s)
+{
+    if (!s->prop_rsp_in_delay) {
+        isp_raise_risc_int(s);
+        return;
+    }
+    if (!timer_pending(s->rsp_pub_timer)) {
+        timer_mod(s->rsp_pub_timer, qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) +
+                  (int64_t)s->prop_rsp_in_delay * SCALE_US);
+    }
+}
+
+static void isp_rsp_publish(void *opaque)
+{
+    ISPState *s = opaque;
+
+    if (!s->rsp_ok || s->mbox_out[5] == s->rsp_in) {
+        return;
+    }
+    if (s->risc_paused) {
+        /* the RISC publishes once it runs again */
+        isp_rsp_posted(s);
+        return;
+    }
+    trace_isp1040_rsp_publish(s->mbox_out[5], s->rsp_in);
+    s->mbox_out[5] = s->rsp_in;
+    isp_raise_risc_int(s);
 }
 
 /*
@@ -1039,7 +1085,7 @@ static void isp_flush_done(ISPState *s)
         posted |= isp_post_response(s, e);
     }
     if (posted) {
-        isp_raise_risc_int(s);
+        isp_rsp_posted(s);
     }
 }
 
@@ -1899,9 +1945,9 @@ static void isp_rsp_timer(void *opaque)
 {
     ISPState *s = opaque;
 
-    if (s->rsp_ok && s->rsp_in != s->rsp_out && !s->risc_int &&
+    if (s->rsp_ok && s->mbox_out[5] != s->rsp_out && !s->risc_int &&
         !s->risc_paused) {
-        trace_isp1040_rsp_reraise(s->rsp_in, s->rsp_out);
+        trace_isp1040_rsp_reraise(s->mbox_out[5], s->rsp_out);
         isp_raise_risc_int(s);
     }
 }
@@ -2398,6 +2444,7 @@ static void isp_realize(PCIDevice *dev, Error **errp)
     s->ram = g_new0(uint16_t, ISP_RAM_WORDS);
     s->bh = qemu_bh_new_guarded(isp_bh, s, &DEVICE(dev)->mem_reentrancy_guard);
     s->rsp_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, isp_rsp_timer, s);
+    s->rsp_pub_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, isp_rsp_publish, s);
     QTAILQ_INIT(&s->active);
     QTAILQ_INIT(&s->done);
     for (b = 0; b < s->chip->nbus; b++) {
@@ -2437,6 +2484,7 @@ static void isp_exit(PCIDevice *dev)
     isp_risc_reset(s, false);
     qemu_bh_delete(s->bh);
     timer_free(s->rsp_timer);
+    timer_free(s->rsp_pub_timer);
     g_free(s->ram);
 }
 
@@ -2452,6 +2500,8 @@ static void isp_device_reset(DeviceState *dev)
 static ISPProperty isp_properties[] = {
     DEFINE_PROP_UINT8("initiator-id", ISPState, prop_initiator_id, 7),
     DEFINE_PROP_STRING("nvram", ISPState, prop_nvram),
+    DEFINE_PROP_UINT32("x-rsp-in-delay", ISPState, prop_rsp_in_delay,
+                       ISP_RSP_IN_DELAY_US),
     ISP_PROPS_END
 };
 
