@@ -317,6 +317,7 @@ typedef struct ISPRequest {
     bool silent;            /* chip reset: nothing is posted */
     bool cancelling;
     bool swallowed;         /* fault: accepted, never sent to the device */
+    bool held;              /* waits for a marker (also swallowed) */
     QTAILQ_ENTRY(ISPRequest) next;
 } ISPRequest;
 
@@ -386,6 +387,9 @@ struct ISPState {
     /* realism (see isp_rsp_posted() and the functions after it) */
     QEMUTimer *rsp_pub_timer;       /* publishes response-in (mailbox 5) */
     uint32_t prop_rsp_in_delay;     /* x-rsp-in-delay, microseconds */
+    bool prop_markers;              /* x-markers: resets want a marker */
+    /* per bus and target, the LUNs whose next command waits for a marker */
+    uint8_t need_marker[ISP_MAX_BUSES][ISP_MAX_TARGETS];
 
     /* properties */
     uint8_t prop_initiator_id;
@@ -600,6 +604,7 @@ static void isp_risc_reset(ISPState *s, bool async)
     s->async_head = s->async_count = 0;
     s->queues_ok = s->req_ok = s->rsp_ok = false;
     s->req_halted = false;
+    memset(s->need_marker, 0, sizeof(s->need_marker));
     s->req_base = s->rsp_base = 0;
     s->req_len = s->rsp_len = 0;
     s->req_in = s->req_out = s->rsp_in = s->rsp_out = 0;
@@ -1235,6 +1240,114 @@ static bool isp_fault_command(ISPState *s, ISPRequest *r)
 }
 
 /*
+ * Markers.  After a bus reset (mailbox BUS_RESET, another initiator's
+ * reset, a timeout reset), ABORT_TARGET or ABORT_DEVICE the firmware
+ * starts no new command for the devices the reset covered until the
+ * driver queues a marker that covers them (reference 8.7 and 9.3): a
+ * command for such a device is fetched and held, and so is every later
+ * one for the same device, to keep the ring order.  A marker clears the
+ * devices in its scope: sync-all the bus, sync-target one target's LUNs,
+ * sync-device one LUN.  Model choice: a narrower marker than the reset's
+ * clears its part (public sources say what drivers send, not what the
+ * firmware checks); a firmware start needs no marker (Linux qla1280, with
+ * the NVRAM's bus reset disabled, sends none before its first command).
+ */
+static void isp_need_marker(ISPState *s, int busno, int target, int lun)
+{
+    int t;
+
+    if (!s->prop_markers) {
+        return;
+    }
+    for (t = 0; t < ISP_MAX_TARGETS; t++) {
+        if (target < 0 || t == target) {
+            s->need_marker[busno][t] |= lun < 0 ? 0xff : 1u << lun;
+        }
+    }
+    trace_isp1040_need_marker(busno, target, lun);
+}
+
+static bool isp_hold_command(ISPState *s, ISPRequest *r)
+{
+    bool hold = s->need_marker[r->bus][r->target] & (1u << r->lun);
+    ISPRequest *o;
+
+    QTAILQ_FOREACH(o, &s->active, next) {
+        hold |= o->held && o->bus == r->bus && o->target == r->target &&
+                o->lun == r->lun;
+    }
+    if (!hold) {
+        return false;
+    }
+    /* nothing reached the device: a cancel completes it at once */
+    r->held = true;
+    r->swallowed = true;
+    QTAILQ_INSERT_TAIL(&s->active, r, next);
+    s->nactive++;
+    trace_isp1040_held(r->handle, r->bus, r->target, r->lun);
+    return true;
+}
+
+static void isp_release_held(ISPState *s, ISPRequest *r)
+{
+    SCSIRequest *sreq;
+
+    QTAILQ_REMOVE(&s->active, r, next);
+    s->nactive--;
+    r->held = false;
+    r->swallowed = false;
+    trace_isp1040_released(r->handle, r->bus, r->target, r->lun);
+    if (isp_fault_command(s, r)) {
+        return;
+    }
+    QTAILQ_INSERT_TAIL(&s->active, r, next);
+    s->nactive++;
+    /* @r may complete, and leave the active list, inside these calls */
+    sreq = scsi_req_ref(r->sreq);
+    if (scsi_req_enqueue(sreq)) {
+        scsi_req_continue(sreq);
+    }
+    scsi_req_unref(sreq);
+}
+
+/* Clear what the marker @e covers, then start what it released. */
+static void isp_marker_sync(ISPState *s, const uint8_t *e)
+{
+    int busno = s->chip->nbus > 1 ? e[9] >> 7 : 0;
+    int target = s->chip->nbus > 1 ? e[9] & 0x7f : e[9];
+    uint8_t lun = e[8];
+    ISPRequest *r;
+
+    switch (e[10]) {
+    case MK_SYNC_ALL:
+        memset(s->need_marker[busno], 0, sizeof(s->need_marker[busno]));
+        break;
+    case MK_SYNC_TARGET:
+    case MK_SYNC_DEVICE:
+        if (target >= ISP_MAX_TARGETS ||
+            (e[10] == MK_SYNC_DEVICE && lun >= ISP_MAX_LUNS)) {
+            trace_isp1040_bad_marker(e[9], lun, e[10]);
+            return;
+        }
+        s->need_marker[busno][target] &= e[10] == MK_SYNC_TARGET ? 0 :
+                                         ~(1u << lun);
+        break;
+    default:
+        trace_isp1040_bad_marker(e[9], lun, e[10]);
+        return;
+    }
+    /* a release may complete requests: rescan; each is released once */
+again:
+    QTAILQ_FOREACH(r, &s->active, next) {
+        if (r->held &&
+            !(s->need_marker[r->bus][r->target] & (1u << r->lun))) {
+            isp_release_held(s, r);
+            goto again;
+        }
+    }
+}
+
+/*
  * Start a command described by @ents (command entry plus @n - 1
  * continuation entries, copied from the ring once and validated here).
  */
@@ -1388,6 +1501,9 @@ static void isp_start_command(ISPState *s, uint8_t (*ents)[ISP_ENTRY_SIZE],
         r->sg_extra = total;
     }
     r->bounce = r->qsg.nsg > IOV_MAX;
+    if (isp_hold_command(s, r)) {
+        return;
+    }
     if (isp_fault_command(s, r)) {
         return;
     }
@@ -1408,6 +1524,7 @@ static void isp_marker(ISPState *s, const uint8_t *e)
 {
     s->stat_markers++;
     trace_isp1040_marker(e[9], e[8], e[10]);
+    isp_marker_sync(s, e);
 }
 
 /* Fetch and run request entries from OUT up to the host's IN. */
@@ -1731,6 +1848,7 @@ static uint16_t isp_mbox_command(ISPState *s, const uint16_t *in,
         }
         isp_cancel_all(s, false, false, CS_ABORTED, SF_ABORTED, busno, target,
                        lun);
+        isp_need_marker(s, busno, target, lun);
         s->stat_device_resets++;
         return MBS_COMPLETE;
     case MBC_ABORT_TARGET:
@@ -1745,6 +1863,7 @@ static uint16_t isp_mbox_command(ISPState *s, const uint16_t *in,
         isp_cancel_all(s, false, false, CS_RESET, SF_DEVICE_RESET, busno,
                        target, -1);
         isp_reset_devices(s, busno, target);
+        isp_need_marker(s, busno, target, -1);
         s->stat_device_resets++;
         return MBS_COMPLETE;
     case MBC_BUS_RESET:
@@ -1756,6 +1875,7 @@ static uint16_t isp_mbox_command(ISPState *s, const uint16_t *in,
         isp_cancel_all(s, false, false, CS_RESET, SF_BUS_RESET, busno, -1,
                        -1);
         isp_reset_devices(s, busno, -1);
+        isp_need_marker(s, busno, -1, -1);
         s->stat_bus_resets++;
         return MBS_COMPLETE;
     case MBC_STOP_QUEUE:
@@ -2287,6 +2407,7 @@ static void isp_fault_bus_reset(ISPState *s)
 {
     isp_cancel_all(s, false, false, CS_RESET, SF_BUS_RESET, 0, -1, -1);
     isp_reset_devices(s, 0, -1);
+    isp_need_marker(s, 0, -1, -1);
     isp_queue_async(s, MBA_BUS_RESET, 0, 0, 0, 0);
 }
 
@@ -2502,6 +2623,7 @@ static ISPProperty isp_properties[] = {
     DEFINE_PROP_STRING("nvram", ISPState, prop_nvram),
     DEFINE_PROP_UINT32("x-rsp-in-delay", ISPState, prop_rsp_in_delay,
                        ISP_RSP_IN_DELAY_US),
+    DEFINE_PROP_BOOL("x-markers", ISPState, prop_markers, true),
     ISP_PROPS_END
 };
 
