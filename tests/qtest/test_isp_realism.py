@@ -411,6 +411,16 @@ def case_syserr(t):
     r, _ = isp.run1([M.cmd_entry(0x3201, M.cdb_tur(), target=0)], 3.0)
     res.check("halt 2: commands run again after the reset",
               r is not None and r["comp"] == CS_COMPLETE, M.fmt_ent(r))
+    vm.cleanup()
+    t.vms.remove(vm)
+
+    # the old behaviour on request: mailbox commands still answered
+    vm, isp = start_vm(t, "x-syserr-halt=off")
+    fault(vm, "system-error")
+    step(isp, NS // 10)
+    st = isp.mbox_status({0: 0x00}, timeout=1.5)
+    res.check("x-syserr-halt=off: NOP answered after the system error",
+              st == M.MBS_OK, str(st))
 
 
 # ---- 4: command timeout --------------------------------------------------------

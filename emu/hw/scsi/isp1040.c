@@ -390,6 +390,8 @@ struct ISPState {
     bool prop_markers;              /* x-markers: resets want a marker */
     /* per bus and target, the LUNs whose next command waits for a marker */
     uint8_t need_marker[ISP_MAX_BUSES][ISP_MAX_TARGETS];
+    bool prop_syserr_halt;          /* x-syserr-halt */
+    bool sys_halted;                /* system error: RISC stopped */
 
     /* properties */
     uint8_t prop_initiator_id;
@@ -604,6 +606,7 @@ static void isp_risc_reset(ISPState *s, bool async)
     s->async_head = s->async_count = 0;
     s->queues_ok = s->req_ok = s->rsp_ok = false;
     s->req_halted = false;
+    s->sys_halted = false;
     memset(s->need_marker, 0, sizeof(s->need_marker));
     s->req_base = s->rsp_base = 0;
     s->req_len = s->rsp_len = 0;
@@ -1015,7 +1018,7 @@ static void isp_rsp_publish(void *opaque)
 {
     ISPState *s = opaque;
 
-    if (!s->rsp_ok || s->mbox_out[5] == s->rsp_in) {
+    if (!s->rsp_ok || s->mbox_out[5] == s->rsp_in || s->sys_halted) {
         return;
     }
     if (s->risc_paused) {
@@ -1039,6 +1042,9 @@ static void isp_flush_done(ISPState *s)
     uint8_t e[ISP_ENTRY_SIZE];
     bool posted = false;
 
+    if (s->sys_halted) {
+        return;
+    }
     while ((r = QTAILQ_FIRST(&s->done)) != NULL) {
         if (isp_fast_post_ok(s, r)) {
             uint16_t mb[ISP_NMBOX] = { MBA_FAST_POST, r->handle & 0xffff,
@@ -1535,7 +1541,7 @@ static void isp_process_requests(ISPState *s)
     unsigned fetched = 0;
 
     if (!s->queues_ok || s->req_halted || s->risc != ISP_RISC_FW ||
-        s->risc_paused) {
+        s->risc_paused || s->sys_halted) {
         return;
     }
     while (s->req_out != s->req_in) {
@@ -2018,7 +2024,8 @@ static void isp_run_mailbox(ISPState *s)
     uint16_t in[ISP_NMBOX], out[ISP_NMBOX];
     uint32_t mask;
 
-    if (!s->doorbell || s->risc_paused || !isp_mbox_out_free(s)) {
+    if (!s->doorbell || s->risc_paused || s->sys_halted ||
+        !isp_mbox_out_free(s)) {
         return;
     }
     memcpy(in, s->mbox_in, sizeof(in));     /* the RISC reads them once */
@@ -2411,6 +2418,24 @@ static void isp_fault_bus_reset(ISPState *s)
     isp_queue_async(s, MBA_BUS_RESET, 0, 0, 0, 0);
 }
 
+/*
+ * A system error halts the RISC (x-syserr-halt, default on): after the
+ * async 0x8002 (and events queued before it) nothing more happens until
+ * a chip reset (HCCR reset, ICR soft reset): mailbox commands are not
+ * taken (HCCR keeps showing the doorbell), the request queue is not
+ * fetched, no response is posted, and the commands in flight stop
+ * silently; the driver learns their fate by resetting the chip.
+ */
+static void isp_syserr_halt(ISPState *s)
+{
+    if (!s->prop_syserr_halt) {
+        return;
+    }
+    s->sys_halted = true;
+    isp_cancel_all(s, true, true, CS_RESET, 0, -1, -1, -1);
+    trace_isp1040_syserr_halt(s->nactive);
+}
+
 static bool isp_fault_parse(ISPState *s, const char *cmd, Error **errp)
 {
     g_auto(GStrv) w = g_strsplit_set(cmd, " \t", -1);
@@ -2452,6 +2477,7 @@ static bool isp_fault_parse(ISPState *s, const char *cmd, Error **errp)
         s->stat_faults++;
         s->req_halted = true;
         isp_queue_async(s, MBA_SYSTEM_ERR, 0xdead, 0xbeef, 0x0bad, 0);
+        isp_syserr_halt(s);
     } else if (!strcmp(w[0], "seltimeout") && w[1] && !w[2]) {
         if (qemu_strtol(w[1], NULL, 0, &t) < 0 || t < -1 ||
             t >= ISP_MAX_TARGETS) {
@@ -2624,6 +2650,7 @@ static ISPProperty isp_properties[] = {
     DEFINE_PROP_UINT32("x-rsp-in-delay", ISPState, prop_rsp_in_delay,
                        ISP_RSP_IN_DELAY_US),
     DEFINE_PROP_BOOL("x-markers", ISPState, prop_markers, true),
+    DEFINE_PROP_BOOL("x-syserr-halt", ISPState, prop_syserr_halt, true),
     ISP_PROPS_END
 };
 
