@@ -162,6 +162,7 @@ OBJECT_DECLARE_SIMPLE_TYPE(ISPState, ISP1040)
 #define MBA_SYSTEM_ERR      0x8002
 #define MBA_REQ_XFER_ERR    0x8003
 #define MBA_RSP_XFER_ERR    0x8004
+#define MBA_TIMEOUT_RESET   0x8006
 #define MBA_DEVICE_RESET    0x8007
 #define MBA_FAST_POST       0x8020
 
@@ -210,6 +211,7 @@ OBJECT_DECLARE_SIMPLE_TYPE(ISPState, ISP1040)
 #define SF_BUS_RESET        0x0008
 #define SF_DEVICE_RESET     0x0010
 #define SF_ABORTED          0x0020
+#define SF_TIMEOUT          0x0040
 
 #define MK_SYNC_DEVICE      0
 #define MK_SYNC_TARGET      1
@@ -318,6 +320,8 @@ typedef struct ISPRequest {
     bool cancelling;
     bool swallowed;         /* fault: accepted, never sent to the device */
     bool held;              /* waits for a marker (also swallowed) */
+    uint16_t timeout;       /* command entry's timeout, seconds; 0: none */
+    int64_t deadline;       /* QEMU_CLOCK_VIRTUAL ns; 0: no timeout armed */
     QTAILQ_ENTRY(ISPRequest) next;
 } ISPRequest;
 
@@ -392,6 +396,9 @@ struct ISPState {
     uint8_t need_marker[ISP_MAX_BUSES][ISP_MAX_TARGETS];
     bool prop_syserr_halt;          /* x-syserr-halt */
     bool sys_halted;                /* system error: RISC stopped */
+    bool prop_cmd_timeout;          /* x-cmd-timeout */
+    QEMUTimer *cmd_timer;           /* earliest command deadline */
+    uint64_t stat_timeouts;         /* commands ended by their timeout */
 
     /* properties */
     uint8_t prop_initiator_id;
@@ -638,6 +645,7 @@ static void isp_risc_reset(ISPState *s, bool async)
     isp_rom_signature(s);
     timer_del(s->rsp_timer);
     timer_del(s->rsp_pub_timer);
+    timer_del(s->cmd_timer);
     isp_update_irq(s);
 }
 
@@ -1246,6 +1254,87 @@ static bool isp_fault_command(ISPState *s, ISPRequest *r)
 }
 
 /*
+ * Command timeouts (x-cmd-timeout, default on).  A command still running
+ * when its entry's timeout (bytes 16-17, seconds; 0: none) has passed
+ * ends with completion status 0x06 and status flags timeout and bus reset:
+ * the firmware resets the SCSI bus to get rid of it, so every other
+ * command on that bus ends with 0x04, the devices report a unit attention,
+ * the host gets async 0x8006 (mb6 = bus) and the bus wants a sync-all
+ * marker (reference 9.1, 9.3; FreeBSD sends that marker on 0x8006).
+ * Model choice: the firmware counts whole seconds on a one-second tick, so
+ * a command times out between T and T + 1 s after it started; the model
+ * takes T + 1 s, which leaves a driver's own timer of T seconds (Linux
+ * rounds it up to a whole second) the first go.  The clock starts when the
+ * command starts, not while it is held for a marker.
+ */
+static void isp_arm_timeout(ISPState *s, ISPRequest *r)
+{
+    if (!s->prop_cmd_timeout || !r->timeout) {
+        return;
+    }
+    r->deadline = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) +
+                  ((int64_t)r->timeout + 1) * NANOSECONDS_PER_SECOND;
+    timer_mod_anticipate(s->cmd_timer, r->deadline);
+}
+
+static void isp_need_marker(ISPState *s, int busno, int target, int lun);
+static void isp_reset_devices(ISPState *s, int busno, int target);
+
+static void isp_timeout_reset(ISPState *s, ISPRequest *r)
+{
+    int busno = r->bus;
+
+    s->stat_timeouts++;
+    trace_isp1040_cmd_timeout(r->handle, busno, r->target, r->lun,
+                              r->timeout);
+    r->cancelling = true;
+    r->cancel_comp = CS_TIMEOUT;
+    r->cancel_flags = SF_TIMEOUT | SF_BUS_RESET;
+    isp_cancel_one(r, true);
+    isp_cancel_all(s, false, true, CS_RESET, SF_BUS_RESET, busno, -1, -1);
+    isp_reset_devices(s, busno, -1);
+    isp_need_marker(s, busno, -1, -1);
+    isp_queue_async(s, MBA_TIMEOUT_RESET, 0, 0, 0, busno);
+}
+
+static void isp_cmd_timer(void *opaque)
+{
+    ISPState *s = opaque;
+    int64_t now = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+    int64_t next;
+    ISPRequest *r, *late;
+
+    if (s->sys_halted) {
+        return;                 /* a halted RISC times nothing out */
+    }
+    if (s->risc_paused) {
+        timer_mod(s->cmd_timer, now + NANOSECONDS_PER_SECOND);
+        return;
+    }
+    /* each pass cancels at least one request: this ends */
+    do {
+        late = NULL;
+        next = INT64_MAX;
+        QTAILQ_FOREACH(r, &s->active, next) {
+            if (r->held || r->cancelling || !r->deadline) {
+                continue;
+            }
+            if (r->deadline <= now) {
+                late = r;
+                break;
+            }
+            next = MIN(next, r->deadline);
+        }
+        if (late) {
+            isp_timeout_reset(s, late);
+        }
+    } while (late);
+    if (next != INT64_MAX) {
+        timer_mod(s->cmd_timer, next);
+    }
+}
+
+/*
  * Markers.  After a bus reset (mailbox BUS_RESET, another initiator's
  * reset, a timeout reset), ABORT_TARGET or ABORT_DEVICE the firmware
  * starts no new command for the devices the reset covered until the
@@ -1303,6 +1392,7 @@ static void isp_release_held(ISPState *s, ISPRequest *r)
     r->held = false;
     r->swallowed = false;
     trace_isp1040_released(r->handle, r->bus, r->target, r->lun);
+    isp_arm_timeout(s, r);
     if (isp_fault_command(s, r)) {
         return;
     }
@@ -1427,6 +1517,7 @@ static void isp_start_command(ISPState *s, uint8_t (*ents)[ISP_ENTRY_SIZE],
     r->target = target;
     r->lun = lun;
     r->rflags = rflags;
+    r->timeout = lduw_le_p(&e[16]);
     qemu_sglist_init(&r->qsg, DEVICE(s), MIN(nseg, 64) + 1,
                      pci_get_address_space(PCI_DEVICE(s)));
 
@@ -1510,6 +1601,7 @@ static void isp_start_command(ISPState *s, uint8_t (*ents)[ISP_ENTRY_SIZE],
     if (isp_hold_command(s, r)) {
         return;
     }
+    isp_arm_timeout(s, r);
     if (isp_fault_command(s, r)) {
         return;
     }
@@ -2592,6 +2684,7 @@ static void isp_realize(PCIDevice *dev, Error **errp)
     s->bh = qemu_bh_new_guarded(isp_bh, s, &DEVICE(dev)->mem_reentrancy_guard);
     s->rsp_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, isp_rsp_timer, s);
     s->rsp_pub_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, isp_rsp_publish, s);
+    s->cmd_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, isp_cmd_timer, s);
     QTAILQ_INIT(&s->active);
     QTAILQ_INIT(&s->done);
     for (b = 0; b < s->chip->nbus; b++) {
@@ -2619,6 +2712,7 @@ static void isp_realize(PCIDevice *dev, Error **errp)
     isp_add_stat(obj, "stat-device-resets", &s->stat_device_resets);
     isp_add_stat(obj, "stat-bus-resets", &s->stat_bus_resets);
     isp_add_stat(obj, "stat-chip-resets", &s->stat_chip_resets);
+    isp_add_stat(obj, "stat-timeouts", &s->stat_timeouts);
     object_property_add_bool(obj, "fw-ready", isp_ready_get, NULL);
     s->f_seltimeout = -1;
     object_property_add_str(obj, "fault", isp_fault_get, isp_fault_set);
@@ -2632,6 +2726,7 @@ static void isp_exit(PCIDevice *dev)
     qemu_bh_delete(s->bh);
     timer_free(s->rsp_timer);
     timer_free(s->rsp_pub_timer);
+    timer_free(s->cmd_timer);
     g_free(s->ram);
 }
 
@@ -2651,6 +2746,7 @@ static ISPProperty isp_properties[] = {
                        ISP_RSP_IN_DELAY_US),
     DEFINE_PROP_BOOL("x-markers", ISPState, prop_markers, true),
     DEFINE_PROP_BOOL("x-syserr-halt", ISPState, prop_syserr_halt, true),
+    DEFINE_PROP_BOOL("x-cmd-timeout", ISPState, prop_cmd_timeout, true),
     ISP_PROPS_END
 };
 
