@@ -17,6 +17,9 @@ test_isp_malformed.py) and checks one behaviour:
   4 cmd-timeout    a command running past its entry's timeout ends with
                    completion status 0x06; the firmware resets the bus
                    (async 0x8006) and wants a sync-all marker
+  5 throttle-queue-full  no more commands at a LUN than its execution
+                   throttle (SET_DEVICE_QUEUE); a target with a queue limit
+                   (x-queue-full) answers TASK SET FULL beyond it
 
 The virtual clock only moves on clock_step under qtest, so delays are
 stepped explicitly.  Usage: test_isp_realism.py [--qemu BIN] [--only 1,3]
@@ -505,11 +508,79 @@ def case_timeout(t):
               not responses(isp, 0x4301))
 
 
+# ---- 5: execution throttle and QUEUE FULL --------------------------------------
+def abort(isp, target, handle):
+    return isp.mbox_status({0: 0x15, 1: target << 8, 2: handle >> 16,
+                            3: handle & 0xFFFF})
+
+
+def case_queue(t):
+    res = t.res
+    vm, isp = start_vm(t, "x-queue-full=2")
+    st = isp.mbox_status({0: 0x39, 1: 0 << 8 | 0, 2: 32, 3: 1})
+    out = isp.mbox({0: 0x29, 1: 0 << 8 | 0})
+    res.check("SET_DEVICE_QUEUE 0:0 depth 32 throttle 1, read back",
+              st == M.MBS_OK and out[2:4] == [32, 1], str(out))
+    lba = t.rng.randrange(8192)
+    data = write_pattern(t, isp, 0, lba, 2, 0x5000)
+    fault(vm, "swallow 1")
+    isp.post([read_entry(0x5001, 0, 0, 1, DATA + 0x8000, timeout=0)])
+    step(isp, NS // 10)
+    isp.q.memset(DATA, 0x1000, 0xEE)
+    isp.post([read_entry(0x5002, 0, lba, 2, DATA)])
+    held(t, isp, [0x5002], "throttle 1 with one command at the device")
+    st = abort(isp, 0, 0x5001)
+    r = wait_resp(isp, 0x5001, 3.0)
+    res.check("the running command aborts (0x05)", st == M.MBS_OK and
+              r is not None and r["comp"] == CS_ABORTED, M.fmt_ent(r))
+    released(t, isp, 0x5002, "throttle 1, after the abort", data, DATA,
+             ua_ok=False)
+    st = isp.mbox_status({0: 0x39, 1: 0 << 8 | 0, 2: 32, 3: 16})
+    res.check("throttle back to 16", st == M.MBS_OK)
+
+    # target 1 takes 2 commands: the third gets TASK SET FULL
+    q0 = qom_get(vm, "stat-queue-full")
+    fault(vm, "swallow 2")
+    isp.post([M.cmd_entry(0x5101, M.cdb_tur(), target=1),
+              M.cmd_entry(0x5102, M.cdb_tur(), target=1)])
+    step(isp, NS // 10)
+    isp.post([read_entry(0x5103, 1, 0, 1, DATA)])
+    r = wait_resp(isp, 0x5103, 3.0)
+    res.check("third command to a target with limit 2: TASK SET FULL "
+              "(0x28), nothing moved",
+              r is not None and r["scsi"] == 0x28 and r["comp"] == 0x15 and
+              r["resid"] == 512, M.fmt_ent(r))
+    res.check("stat-queue-full counts it",
+              qom_get(vm, "stat-queue-full") - q0 == 1)
+    r = wait_resp(isp, 0x5101, 0.5)
+    res.check("the two outstanding ones are still there", r is None and
+              not responses(isp, 0x5102))
+    for h in (0x5101, 0x5102):
+        abort(isp, 1, h)
+    isp.post([M.cmd_entry(0x5104, M.cdb_tur(), target=1)])
+    r = wait_resp(isp, 0x5104, 3.0)
+    res.check("after they end, the target takes commands again",
+              r is not None and r["comp"] == CS_COMPLETE and r["scsi"] == 0,
+              M.fmt_ent(r))
+    vm.cleanup()
+    t.vms.remove(vm)
+
+    vm, isp = start_vm(t, "x-throttle=off")
+    isp.mbox_status({0: 0x39, 1: 0 << 8 | 0, 2: 32, 3: 1})
+    fault(vm, "swallow 1")
+    isp.post([read_entry(0x5201, 0, 0, 1, DATA, timeout=0)])
+    isp.post([M.cmd_entry(0x5202, M.cdb_tur(), target=0)])
+    r = wait_resp(isp, 0x5202, 3.0)
+    res.check("x-throttle=off: a second command starts past throttle 1",
+              r is not None, M.fmt_ent(r))
+
+
 CASES = [
     (1, "rsp-in-delay", case_rsp_delay),
     (2, "markers", case_markers),
     (3, "syserr-halt", case_syserr),
     (4, "cmd-timeout", case_timeout),
+    (5, "throttle-queue-full", case_queue),
 ]
 
 

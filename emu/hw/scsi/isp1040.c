@@ -213,6 +213,8 @@ OBJECT_DECLARE_SIMPLE_TYPE(ISPState, ISP1040)
 #define SF_ABORTED          0x0020
 #define SF_TIMEOUT          0x0040
 
+#define ISP_TASK_SET_FULL   0x28    /* SCSI status */
+
 #define MK_SYNC_DEVICE      0
 #define MK_SYNC_TARGET      1
 #define MK_SYNC_ALL         2
@@ -399,6 +401,9 @@ struct ISPState {
     bool prop_cmd_timeout;          /* x-cmd-timeout */
     QEMUTimer *cmd_timer;           /* earliest command deadline */
     uint64_t stat_timeouts;         /* commands ended by their timeout */
+    bool prop_throttle;             /* x-throttle */
+    uint32_t prop_queue_full;       /* x-queue-full: per-target limit */
+    uint64_t stat_queue_full;       /* TASK SET FULL answers */
 
     /* properties */
     uint8_t prop_initiator_id;
@@ -1362,9 +1367,73 @@ static void isp_need_marker(ISPState *s, int busno, int target, int lun)
     trace_isp1040_need_marker(busno, target, lun);
 }
 
+/*
+ * Execution throttle (x-throttle, default on): the firmware keeps at most
+ * the LUN's throttle (SET_DEVICE_QUEUE mb3), and no more than its queue
+ * depth (mb2), commands at the device; further ones wait in the firmware,
+ * held like commands waiting for a marker, until one ends.  0 means no
+ * limit.
+ */
+static bool isp_may_start(ISPState *s, ISPRequest *r)
+{
+    ISPTargetParams *tp = &s->bus[r->bus].tgt[r->target];
+    unsigned limit = tp->throttle[r->lun], depth = tp->queue_depth[r->lun];
+    unsigned n = 0;
+    ISPRequest *o;
+
+    if (s->need_marker[r->bus][r->target] & (1u << r->lun)) {
+        return false;
+    }
+    if (depth && (!limit || depth < limit)) {
+        limit = depth;
+    }
+    if (!s->prop_throttle || !limit) {
+        return true;
+    }
+    QTAILQ_FOREACH(o, &s->active, next) {
+        n += o != r && !o->held && o->bus == r->bus &&
+             o->target == r->target && o->lun == r->lun;
+    }
+    return n < limit;
+}
+
+/*
+ * QUEUE FULL (x-queue-full=N, default 0: none): each target takes at most
+ * N commands (all its LUNs) and answers one more with SCSI status TASK SET
+ * FULL (0x28), nothing moved, so that a driver's queue-depth handling can
+ * be tested.
+ */
+static bool isp_queue_full(ISPState *s, ISPRequest *r)
+{
+    unsigned n = 0;
+    ISPRequest *o;
+
+    if (!s->prop_queue_full) {
+        return false;
+    }
+    QTAILQ_FOREACH(o, &s->active, next) {
+        n += !o->held && o->bus == r->bus && o->target == r->target;
+    }
+    if (n < s->prop_queue_full) {
+        return false;
+    }
+    s->stat_queue_full++;
+    trace_isp1040_queue_full(r->handle, r->bus, r->target, n);
+    r->scsi_status = ISP_TASK_SET_FULL;
+    r->state_flags = SS_GOT_BUS | SS_GOT_TARGET | SS_SENT_CDB |
+                     SS_GOT_STATUS | SS_XFER_COMPLETE;
+    r->residual = MIN(r->qsg.size + r->sg_extra, UINT32_MAX);
+    r->comp_status = r->residual ? CS_DATA_UNDERRUN : CS_COMPLETE;
+    scsi_req_unref(r->sreq);
+    r->sreq = NULL;
+    QTAILQ_INSERT_TAIL(&s->done, r, next);
+    isp_schedule(s);
+    return true;
+}
+
 static bool isp_hold_command(ISPState *s, ISPRequest *r)
 {
-    bool hold = s->need_marker[r->bus][r->target] & (1u << r->lun);
+    bool hold = !isp_may_start(s, r);
     ISPRequest *o;
 
     QTAILQ_FOREACH(o, &s->active, next) {
@@ -1393,7 +1462,7 @@ static void isp_release_held(ISPState *s, ISPRequest *r)
     r->swallowed = false;
     trace_isp1040_released(r->handle, r->bus, r->target, r->lun);
     isp_arm_timeout(s, r);
-    if (isp_fault_command(s, r)) {
+    if (isp_fault_command(s, r) || isp_queue_full(s, r)) {
         return;
     }
     QTAILQ_INSERT_TAIL(&s->active, r, next);
@@ -1406,13 +1475,31 @@ static void isp_release_held(ISPState *s, ISPRequest *r)
     scsi_req_unref(sreq);
 }
 
+/*
+ * Start held commands that may start now, oldest first.  A command that
+ * must still wait keeps the later ones for its LUN waiting (they see the
+ * same marker state and a count that only grows).  A release may complete
+ * requests: rescan; each is released once.
+ */
+static void isp_release_ready(ISPState *s)
+{
+    ISPRequest *r;
+
+again:
+    QTAILQ_FOREACH(r, &s->active, next) {
+        if (r->held && isp_may_start(s, r)) {
+            isp_release_held(s, r);
+            goto again;
+        }
+    }
+}
+
 /* Clear what the marker @e covers, then start what it released. */
 static void isp_marker_sync(ISPState *s, const uint8_t *e)
 {
     int busno = s->chip->nbus > 1 ? e[9] >> 7 : 0;
     int target = s->chip->nbus > 1 ? e[9] & 0x7f : e[9];
     uint8_t lun = e[8];
-    ISPRequest *r;
 
     switch (e[10]) {
     case MK_SYNC_ALL:
@@ -1432,15 +1519,7 @@ static void isp_marker_sync(ISPState *s, const uint8_t *e)
         trace_isp1040_bad_marker(e[9], lun, e[10]);
         return;
     }
-    /* a release may complete requests: rescan; each is released once */
-again:
-    QTAILQ_FOREACH(r, &s->active, next) {
-        if (r->held &&
-            !(s->need_marker[r->bus][r->target] & (1u << r->lun))) {
-            isp_release_held(s, r);
-            goto again;
-        }
-    }
+    isp_release_ready(s);
 }
 
 /*
@@ -1602,7 +1681,7 @@ static void isp_start_command(ISPState *s, uint8_t (*ents)[ISP_ENTRY_SIZE],
         return;
     }
     isp_arm_timeout(s, r);
-    if (isp_fault_command(s, r)) {
+    if (isp_fault_command(s, r) || isp_queue_full(s, r)) {
         return;
     }
 
@@ -2150,6 +2229,9 @@ static void isp_bh(void *opaque)
     }
     isp_run_mailbox(s);
     isp_post_async(s);
+    if (!s->sys_halted) {
+        isp_release_ready(s);   /* throttled commands, as others end */
+    }
     isp_process_requests(s);
     isp_flush_done(s);
 }
@@ -2713,6 +2795,7 @@ static void isp_realize(PCIDevice *dev, Error **errp)
     isp_add_stat(obj, "stat-bus-resets", &s->stat_bus_resets);
     isp_add_stat(obj, "stat-chip-resets", &s->stat_chip_resets);
     isp_add_stat(obj, "stat-timeouts", &s->stat_timeouts);
+    isp_add_stat(obj, "stat-queue-full", &s->stat_queue_full);
     object_property_add_bool(obj, "fw-ready", isp_ready_get, NULL);
     s->f_seltimeout = -1;
     object_property_add_str(obj, "fault", isp_fault_get, isp_fault_set);
@@ -2747,6 +2830,8 @@ static ISPProperty isp_properties[] = {
     DEFINE_PROP_BOOL("x-markers", ISPState, prop_markers, true),
     DEFINE_PROP_BOOL("x-syserr-halt", ISPState, prop_syserr_halt, true),
     DEFINE_PROP_BOOL("x-cmd-timeout", ISPState, prop_cmd_timeout, true),
+    DEFINE_PROP_BOOL("x-throttle", ISPState, prop_throttle, true),
+    DEFINE_PROP_UINT32("x-queue-full", ISPState, prop_queue_full, 0),
     ISP_PROPS_END
 };
 
