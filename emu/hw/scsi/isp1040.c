@@ -165,6 +165,7 @@ OBJECT_DECLARE_SIMPLE_TYPE(ISPState, ISP1040)
 #define MBA_SYSTEM_ERR      0x8002
 #define MBA_REQ_XFER_ERR    0x8003
 #define MBA_RSP_XFER_ERR    0x8004
+#define MBA_TIMEOUT_RESET   0x8006
 #define MBA_DEVICE_RESET    0x8007
 #define MBA_FAST_POST       0x8020
 
@@ -213,6 +214,9 @@ OBJECT_DECLARE_SIMPLE_TYPE(ISPState, ISP1040)
 #define SF_BUS_RESET        0x0008
 #define SF_DEVICE_RESET     0x0010
 #define SF_ABORTED          0x0020
+#define SF_TIMEOUT          0x0040
+
+#define ISP_TASK_SET_FULL   0x28    /* SCSI status */
 
 #define MK_SYNC_DEVICE      0
 #define MK_SYNC_TARGET      1
@@ -235,6 +239,7 @@ OBJECT_DECLARE_SIMPLE_TYPE(ISPState, ISP1040)
 #define ISP_NVRAM_WORDS     64      /* 93C46: 64 x 16 bits */
 #define ISP_DMA_CHUNK_WORDS 0x10000 /* LOAD/DUMP_RAM count limit (mb4) */
 #define ISP_RSP_RECHECK_NS  (2 * SCALE_MS)
+#define ISP_RSP_IN_DELAY_US 20      /* model choice, see isp_rsp_posted */
 
 /* Model choice: the built-in ROM firmware's version (ABOUT_FIRMWARE). */
 #define ISP_ROM_FW_MAJOR    5
@@ -322,6 +327,9 @@ typedef struct ISPRequest {
     bool cancel_counted;    /* asynchronous cancel not yet landed */
     bool by_mbox;           /* cancelled by a mailbox command */
     uint16_t xfer_error;    /* bounce copy failed: end with this status */
+    bool held;              /* waits for a marker (also swallowed) */
+    uint16_t timeout;       /* command entry's timeout, seconds; 0: none */
+    int64_t deadline;       /* QEMU_CLOCK_VIRTUAL ns; 0: no timeout armed */
     QTAILQ_ENTRY(ISPRequest) next;
 } ISPRequest;
 
@@ -406,6 +414,20 @@ struct ISPState {
     bool syserr_pending;    /* system error posted once cancels land */
     bool in_bh;             /* the bottom half never runs nested */
     bool bh_rerun;
+    /* realism (see isp_rsp_posted() and the functions after it) */
+    QEMUTimer *rsp_pub_timer;       /* publishes response-in (mailbox 5) */
+    uint32_t prop_rsp_in_delay;     /* x-rsp-in-delay, microseconds */
+    bool prop_markers;              /* x-markers: resets want a marker */
+    /* per bus and target, the LUNs whose next command waits for a marker */
+    uint8_t need_marker[ISP_MAX_BUSES][ISP_MAX_TARGETS];
+    bool prop_syserr_halt;          /* x-syserr-halt */
+    bool sys_halted;                /* system error: RISC stopped */
+    bool prop_cmd_timeout;          /* x-cmd-timeout */
+    QEMUTimer *cmd_timer;           /* earliest command deadline */
+    uint64_t stat_timeouts;         /* commands ended by their timeout */
+    bool prop_throttle;             /* x-throttle */
+    uint32_t prop_queue_full;       /* x-queue-full: per-target limit */
+    uint64_t stat_queue_full;       /* TASK SET FULL answers */
 
     /* properties */
     uint8_t prop_initiator_id;
@@ -680,6 +702,8 @@ static void isp_risc_reset(ISPState *s, bool async)
     s->async_head = s->async_count = 0;
     s->queues_ok = s->req_ok = s->rsp_ok = false;
     s->req_halted = false;
+    s->sys_halted = false;
+    memset(s->need_marker, 0, sizeof(s->need_marker));
     s->req_base = s->rsp_base = 0;
     s->req_len = s->rsp_len = 0;
     s->req_in = s->req_out = s->rsp_in = s->rsp_out = 0;
@@ -712,6 +736,8 @@ static void isp_risc_reset(ISPState *s, bool async)
         s->mbox_out[0] = MBS_BUSY;
     }
     timer_del(s->rsp_timer);
+    timer_del(s->rsp_pub_timer);
+    timer_del(s->cmd_timer);
     isp_update_irq(s);
 }
 
@@ -1040,7 +1066,9 @@ static bool isp_post_response(ISPState *s, const uint8_t *entry)
         return false;
     }
     s->rsp_in = (s->rsp_in + 1) % s->rsp_len;
-    s->mbox_out[5] = s->rsp_in;
+    if (!s->prop_rsp_in_delay) {
+        s->mbox_out[5] = s->rsp_in;
+    }
     s->stat_status_entries++;
     return true;
 }
@@ -1070,6 +1098,44 @@ static bool isp_fast_post_ok(ISPState *s, ISPRequest *r)
 }
 
 /*
+ * Response-in publication.  The RISC writes a status entry to host memory
+ * first and updates outgoing mailbox 5 (response-in) afterwards, so a
+ * driver that reads mailbox 5 may find valid entries beyond it, and must
+ * not consume past it.  With x-rsp-in-delay (microseconds, default
+ * ISP_RSP_IN_DELAY_US) the new index, and the interrupt that announces it,
+ * follow the entries after that delay; entries posted meanwhile are
+ * published together.  0 publishes the index with each entry.
+ */
+static void isp_rsp_posted(ISPState *s)
+{
+    if (!s->prop_rsp_in_delay) {
+        isp_raise_risc_int(s);
+        return;
+    }
+    if (!timer_pending(s->rsp_pub_timer)) {
+        timer_mod(s->rsp_pub_timer, qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) +
+                  (int64_t)s->prop_rsp_in_delay * SCALE_US);
+    }
+}
+
+static void isp_rsp_publish(void *opaque)
+{
+    ISPState *s = opaque;
+
+    if (!s->rsp_ok || s->mbox_out[5] == s->rsp_in || s->sys_halted) {
+        return;
+    }
+    if (s->risc_paused) {
+        /* the RISC publishes once it runs again */
+        isp_rsp_posted(s);
+        return;
+    }
+    trace_isp1040_rsp_publish(s->mbox_out[5], s->rsp_in);
+    s->mbox_out[5] = s->rsp_in;
+    isp_raise_risc_int(s);
+}
+
+/*
  * Post completed requests, oldest first: clean ones by fast posting when the
  * driver enabled it, all others as status entries.  Nothing is posted while
  * the previous RISC interrupt is unacknowledged (see isp_mbox_out_free).
@@ -1080,6 +1146,9 @@ static void isp_flush_done(ISPState *s)
     uint8_t e[ISP_ENTRY_SIZE];
     bool posted = false;
 
+    if (s->sys_halted) {
+        return;
+    }
     while ((r = QTAILQ_FIRST(&s->done)) != NULL) {
         if (isp_fast_post_ok(s, r)) {
             uint16_t mb[ISP_NMBOX] = { MBA_FAST_POST, r->handle & 0xffff,
@@ -1131,7 +1200,7 @@ static void isp_flush_done(ISPState *s)
         posted |= isp_post_response(s, e);
     }
     if (posted) {
-        isp_raise_risc_int(s);
+        isp_rsp_posted(s);
     }
 }
 
@@ -1300,6 +1369,275 @@ static bool isp_fault_command(ISPState *s, ISPRequest *r)
 }
 
 /*
+ * Command timeouts (x-cmd-timeout, default on).  A command still running
+ * when its entry's timeout (bytes 16-17, seconds; 0: none) has passed
+ * ends with completion status 0x06 and status flags timeout and bus reset:
+ * the firmware resets the SCSI bus to get rid of it, so every other
+ * command on that bus ends with 0x04, the devices report a unit attention,
+ * the host gets async 0x8006 (mb6 = bus) and the bus wants a sync-all
+ * marker (reference 9.1, 9.3; FreeBSD sends that marker on 0x8006).
+ * Model choice: the firmware counts whole seconds on a one-second tick, so
+ * a command times out between T and T + 1 s after it started; the model
+ * takes T + 1 s, which leaves a driver's own timer of T seconds (Linux
+ * rounds it up to a whole second) the first go.  The clock starts when the
+ * command starts, not while it is held for a marker.
+ */
+static void isp_arm_timeout(ISPState *s, ISPRequest *r)
+{
+    if (!s->prop_cmd_timeout || !r->timeout) {
+        return;
+    }
+    r->deadline = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) +
+                  ((int64_t)r->timeout + 1) * NANOSECONDS_PER_SECOND;
+    timer_mod_anticipate(s->cmd_timer, r->deadline);
+}
+
+static void isp_need_marker(ISPState *s, int busno, int target, int lun);
+static void isp_reset_devices(ISPState *s, int busno, int target);
+
+static void isp_timeout_reset(ISPState *s, ISPRequest *r)
+{
+    int busno = r->bus;
+
+    s->stat_timeouts++;
+    trace_isp1040_cmd_timeout(r->handle, busno, r->target, r->lun,
+                              r->timeout);
+    r->cancelling = true;
+    r->cancel_comp = CS_TIMEOUT;
+    r->cancel_flags = SF_TIMEOUT | SF_BUS_RESET;
+    isp_cancel_one(r, true);
+    isp_cancel_all(s, false, true, CS_RESET, SF_BUS_RESET, busno, -1, -1);
+    /*
+     * Marked before the devices are reset: that waits for their I/O, and
+     * the bottom half may fetch commands meanwhile; they wait for the
+     * marker the reset calls for.
+     */
+    isp_need_marker(s, busno, -1, -1);
+    isp_reset_devices(s, busno, -1);
+    isp_queue_async(s, MBA_TIMEOUT_RESET, 0, 0, 0, busno);
+}
+
+static void isp_cmd_timer(void *opaque)
+{
+    ISPState *s = opaque;
+    int64_t now = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+    int64_t next;
+    ISPRequest *r, *late;
+
+    if (s->sys_halted) {
+        return;                 /* a halted RISC times nothing out */
+    }
+    if (s->risc_paused) {
+        timer_mod(s->cmd_timer, now + NANOSECONDS_PER_SECOND);
+        return;
+    }
+    /* each pass cancels at least one request: this ends */
+    do {
+        late = NULL;
+        next = INT64_MAX;
+        QTAILQ_FOREACH(r, &s->active, next) {
+            if (r->held || r->cancelling || !r->deadline) {
+                continue;
+            }
+            if (r->deadline <= now) {
+                late = r;
+                break;
+            }
+            next = MIN(next, r->deadline);
+        }
+        if (late) {
+            isp_timeout_reset(s, late);
+        }
+    } while (late);
+    if (next != INT64_MAX) {
+        timer_mod(s->cmd_timer, next);
+    }
+}
+
+/*
+ * Markers.  After a bus reset (mailbox BUS_RESET, another initiator's
+ * reset, a timeout reset), ABORT_TARGET or ABORT_DEVICE the firmware
+ * starts no new command for the devices the reset covered until the
+ * driver queues a marker that covers them (reference 8.7 and 9.3): a
+ * command for such a device is fetched and held, and so is every later
+ * one for the same device, to keep the ring order.  A marker clears the
+ * devices in its scope: sync-all the bus, sync-target one target's LUNs,
+ * sync-device one LUN.  Model choice: a narrower marker than the reset's
+ * clears its part (public sources say what drivers send, not what the
+ * firmware checks); a firmware start needs no marker (Linux qla1280, with
+ * the NVRAM's bus reset disabled, sends none before its first command).
+ */
+static void isp_need_marker(ISPState *s, int busno, int target, int lun)
+{
+    int t;
+
+    if (!s->prop_markers) {
+        return;
+    }
+    for (t = 0; t < ISP_MAX_TARGETS; t++) {
+        if (target < 0 || t == target) {
+            s->need_marker[busno][t] |= lun < 0 ? 0xff : 1u << lun;
+        }
+    }
+    trace_isp1040_need_marker(busno, target, lun);
+}
+
+/*
+ * Execution throttle (x-throttle, default on): the firmware keeps at most
+ * the LUN's throttle (SET_DEVICE_QUEUE mb3), and no more than its queue
+ * depth (mb2), commands at the device; further ones wait in the firmware,
+ * held like commands waiting for a marker, until one ends.  0 means no
+ * limit.
+ */
+static bool isp_may_start(ISPState *s, ISPRequest *r)
+{
+    ISPTargetParams *tp = &s->bus[r->bus].tgt[r->target];
+    unsigned limit = tp->throttle[r->lun], depth = tp->queue_depth[r->lun];
+    unsigned n = 0;
+    ISPRequest *o;
+
+    if (s->need_marker[r->bus][r->target] & (1u << r->lun)) {
+        return false;
+    }
+    if (depth && (!limit || depth < limit)) {
+        limit = depth;
+    }
+    if (!s->prop_throttle || !limit) {
+        return true;
+    }
+    QTAILQ_FOREACH(o, &s->active, next) {
+        n += o != r && !o->held && o->bus == r->bus &&
+             o->target == r->target && o->lun == r->lun;
+    }
+    return n < limit;
+}
+
+/*
+ * QUEUE FULL (x-queue-full=N, default 0: none): each target takes at most
+ * N commands (all its LUNs) and answers one more with SCSI status TASK SET
+ * FULL (0x28), nothing moved, so that a driver's queue-depth handling can
+ * be tested.
+ */
+static bool isp_queue_full(ISPState *s, ISPRequest *r)
+{
+    unsigned n = 0;
+    ISPRequest *o;
+
+    if (!s->prop_queue_full) {
+        return false;
+    }
+    QTAILQ_FOREACH(o, &s->active, next) {
+        n += !o->held && o->bus == r->bus && o->target == r->target;
+    }
+    if (n < s->prop_queue_full) {
+        return false;
+    }
+    s->stat_queue_full++;
+    trace_isp1040_queue_full(r->handle, r->bus, r->target, n);
+    r->scsi_status = ISP_TASK_SET_FULL;
+    r->state_flags = SS_GOT_BUS | SS_GOT_TARGET | SS_SENT_CDB |
+                     SS_GOT_STATUS | SS_XFER_COMPLETE;
+    r->residual = MIN(r->qsg.size + r->sg_extra, UINT32_MAX);
+    r->comp_status = r->residual ? CS_DATA_UNDERRUN : CS_COMPLETE;
+    scsi_req_unref(r->sreq);
+    r->sreq = NULL;
+    QTAILQ_INSERT_TAIL(&s->done, r, next);
+    isp_schedule(s);
+    return true;
+}
+
+static bool isp_hold_command(ISPState *s, ISPRequest *r)
+{
+    bool hold = !isp_may_start(s, r);
+    ISPRequest *o;
+
+    QTAILQ_FOREACH(o, &s->active, next) {
+        hold |= o->held && o->bus == r->bus && o->target == r->target &&
+                o->lun == r->lun;
+    }
+    if (!hold) {
+        return false;
+    }
+    /* nothing reached the device: a cancel completes it at once */
+    r->held = true;
+    r->swallowed = true;
+    QTAILQ_INSERT_TAIL(&s->active, r, next);
+    s->nactive++;
+    trace_isp1040_held(r->handle, r->bus, r->target, r->lun);
+    return true;
+}
+
+static void isp_release_held(ISPState *s, ISPRequest *r)
+{
+    SCSIRequest *sreq;
+
+    QTAILQ_REMOVE(&s->active, r, next);
+    s->nactive--;
+    r->held = false;
+    r->swallowed = false;
+    trace_isp1040_released(r->handle, r->bus, r->target, r->lun);
+    isp_arm_timeout(s, r);
+    if (isp_fault_command(s, r) || isp_queue_full(s, r)) {
+        return;
+    }
+    QTAILQ_INSERT_TAIL(&s->active, r, next);
+    s->nactive++;
+    /* @r may complete, and leave the active list, inside these calls */
+    sreq = scsi_req_ref(r->sreq);
+    if (scsi_req_enqueue(sreq)) {
+        scsi_req_continue(sreq);
+    }
+    scsi_req_unref(sreq);
+}
+
+/*
+ * Start held commands that may start now, oldest first.  A command that
+ * must still wait keeps the later ones for its LUN waiting (they see the
+ * same marker state and a count that only grows).  A release may complete
+ * requests: rescan; each is released once.
+ */
+static void isp_release_ready(ISPState *s)
+{
+    ISPRequest *r;
+
+again:
+    QTAILQ_FOREACH(r, &s->active, next) {
+        if (r->held && isp_may_start(s, r)) {
+            isp_release_held(s, r);
+            goto again;
+        }
+    }
+}
+
+/* Clear what the marker @e covers, then start what it released. */
+static void isp_marker_sync(ISPState *s, const uint8_t *e)
+{
+    int busno = s->chip->nbus > 1 ? e[9] >> 7 : 0;
+    int target = s->chip->nbus > 1 ? e[9] & 0x7f : e[9];
+    uint8_t lun = e[8];
+
+    switch (e[10]) {
+    case MK_SYNC_ALL:
+        memset(s->need_marker[busno], 0, sizeof(s->need_marker[busno]));
+        break;
+    case MK_SYNC_TARGET:
+    case MK_SYNC_DEVICE:
+        if (target >= ISP_MAX_TARGETS ||
+            (e[10] == MK_SYNC_DEVICE && lun >= ISP_MAX_LUNS)) {
+            trace_isp1040_bad_marker(e[9], lun, e[10]);
+            return;
+        }
+        s->need_marker[busno][target] &= e[10] == MK_SYNC_TARGET ? 0 :
+                                         ~(1u << lun);
+        break;
+    default:
+        trace_isp1040_bad_marker(e[9], lun, e[10]);
+        return;
+    }
+    isp_release_ready(s);
+}
+
+/*
  * Start a command described by @ents (command entry plus @n - 1
  * continuation entries, copied from the ring once and validated here).
  */
@@ -1373,6 +1711,7 @@ static void isp_start_command(ISPState *s, uint8_t (*ents)[ISP_ENTRY_SIZE],
     r->target = target;
     r->lun = lun;
     r->rflags = rflags;
+    r->timeout = lduw_le_p(&e[16]);
     qemu_sglist_init(&r->qsg, DEVICE(s), MIN(nseg, 64) + 1,
                      pci_get_address_space(PCI_DEVICE(s)));
 
@@ -1461,7 +1800,11 @@ static void isp_start_command(ISPState *s, uint8_t (*ents)[ISP_ENTRY_SIZE],
         r->sg_extra = total;
     }
     r->bounce = r->qsg.nsg > IOV_MAX;
-    if (isp_fault_command(s, r)) {
+    if (isp_hold_command(s, r)) {
+        return;
+    }
+    isp_arm_timeout(s, r);
+    if (isp_fault_command(s, r) || isp_queue_full(s, r)) {
         return;
     }
 
@@ -1481,6 +1824,7 @@ static void isp_marker(ISPState *s, const uint8_t *e)
 {
     s->stat_markers++;
     trace_isp1040_marker(e[9], e[8], e[10]);
+    isp_marker_sync(s, e);
 }
 
 /* Fetch and run request entries from OUT up to the host's IN. */
@@ -1491,7 +1835,7 @@ static void isp_process_requests(ISPState *s)
     unsigned fetched = 0;
 
     if (!s->queues_ok || s->req_halted || s->risc != ISP_RISC_FW ||
-        s->risc_paused || s->mbox_deferred) {
+        s->risc_paused || s->mbox_deferred || s->sys_halted) {
         return;
     }
     while (s->req_out != s->req_in) {
@@ -1819,6 +2163,7 @@ static uint16_t isp_mbox_command(ISPState *s, const uint16_t *in,
         }
         isp_cancel_all(s, false, true, CS_ABORTED, SF_ABORTED, busno, target,
                        lun);
+        isp_need_marker(s, busno, target, lun);
         s->stat_device_resets++;
         return MBS_COMPLETE;
     case MBC_ABORT_TARGET:
@@ -1833,6 +2178,7 @@ static uint16_t isp_mbox_command(ISPState *s, const uint16_t *in,
         isp_cancel_all(s, false, true, CS_RESET, SF_DEVICE_RESET, busno,
                        target, -1);
         isp_defer_device_reset(s, busno, target);
+        isp_need_marker(s, busno, target, -1);
         s->stat_device_resets++;
         return MBS_COMPLETE;
     case MBC_BUS_RESET:
@@ -1844,6 +2190,7 @@ static uint16_t isp_mbox_command(ISPState *s, const uint16_t *in,
         isp_cancel_all(s, false, true, CS_RESET, SF_BUS_RESET, busno, -1,
                        -1);
         isp_defer_device_reset(s, busno, -1);
+        isp_need_marker(s, busno, -1, -1);
         s->stat_bus_resets++;
         return MBS_COMPLETE;
     case MBC_STOP_QUEUE:
@@ -2043,6 +2390,7 @@ static void isp_run_mailbox(ISPState *s)
     uint32_t mask;
 
     if (!s->doorbell || s->risc_paused || s->resetting || s->mbox_deferred ||
+        s->sys_halted ||
         !isp_mbox_out_free(s)) {
         return;
     }
@@ -2127,6 +2475,9 @@ static void isp_bh(void *opaque)
     isp_mbox_finish(s);
     isp_run_mailbox(s);
     isp_post_async(s);
+    if (!s->sys_halted) {
+        isp_release_ready(s);   /* throttled commands, as others end */
+    }
     isp_process_requests(s);
     isp_flush_done(s);
     s->in_bh = false;
@@ -2146,9 +2497,9 @@ static void isp_rsp_timer(void *opaque)
 {
     ISPState *s = opaque;
 
-    if (s->rsp_ok && s->rsp_in != s->rsp_out && !s->risc_int &&
+    if (s->rsp_ok && s->mbox_out[5] != s->rsp_out && !s->risc_int &&
         !s->risc_paused) {
-        trace_isp1040_rsp_reraise(s->rsp_in, s->rsp_out);
+        trace_isp1040_rsp_reraise(s->mbox_out[5], s->rsp_out);
         isp_raise_risc_int(s);
     }
 }
@@ -2510,6 +2861,7 @@ static const MemoryRegionOps isp_reg_ops = {
 static void isp_fault_bus_reset(ISPState *s)
 {
     isp_cancel_all(s, false, false, CS_RESET, SF_BUS_RESET, 0, -1, -1);
+    isp_need_marker(s, 0, -1, -1);     /* first: see isp_timeout_reset() */
     isp_reset_devices(s, 0, -1);
     isp_queue_async(s, MBA_BUS_RESET, 0, 0, 0, 0);
 }
@@ -2528,6 +2880,23 @@ static void isp_system_error(ISPState *s)
     if (!s->cancels_pending) {
         isp_syserr_post(s);
     }
+}
+
+/*
+ * A system error halts the RISC (x-syserr-halt, default on): after the
+ * async 0x8002 (and events queued before it) nothing more happens until
+ * a chip reset (HCCR reset, ICR soft reset): mailbox commands are not
+ * taken (HCCR keeps showing the doorbell), the request queue is not
+ * fetched, no response is posted, and the commands in flight stop
+ * silently; the driver learns their fate by resetting the chip.
+ */
+static void isp_syserr_halt(ISPState *s)
+{
+    if (!s->prop_syserr_halt) {
+        return;
+    }
+    s->sys_halted = true;
+    trace_isp1040_syserr_halt(s->nactive);
 }
 
 static bool isp_fault_parse(ISPState *s, const char *cmd, Error **errp)
@@ -2570,6 +2939,7 @@ static bool isp_fault_parse(ISPState *s, const char *cmd, Error **errp)
     } else if (!strcmp(w[0], "system-error") && n == 0) {
         s->stat_faults++;
         isp_system_error(s);
+        isp_syserr_halt(s);
     } else if (!strcmp(w[0], "seltimeout") && w[1] && !w[2]) {
         if (qemu_strtol(w[1], NULL, 0, &t) < 0 || t < -1 ||
             t >= ISP_MAX_TARGETS) {
@@ -2683,6 +3053,8 @@ static void isp_realize(PCIDevice *dev, Error **errp)
     s->ram = g_new0(uint16_t, ISP_RAM_WORDS);
     s->bh = qemu_bh_new_guarded(isp_bh, s, &DEVICE(dev)->mem_reentrancy_guard);
     s->rsp_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, isp_rsp_timer, s);
+    s->rsp_pub_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, isp_rsp_publish, s);
+    s->cmd_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, isp_cmd_timer, s);
     QTAILQ_INIT(&s->active);
     QTAILQ_INIT(&s->done);
     for (b = 0; b < s->chip->nbus; b++) {
@@ -2710,6 +3082,8 @@ static void isp_realize(PCIDevice *dev, Error **errp)
     isp_add_stat(obj, "stat-device-resets", &s->stat_device_resets);
     isp_add_stat(obj, "stat-bus-resets", &s->stat_bus_resets);
     isp_add_stat(obj, "stat-chip-resets", &s->stat_chip_resets);
+    isp_add_stat(obj, "stat-timeouts", &s->stat_timeouts);
+    isp_add_stat(obj, "stat-queue-full", &s->stat_queue_full);
     object_property_add_bool(obj, "fw-ready", isp_ready_get, NULL);
     s->f_seltimeout = -1;
     object_property_add_str(obj, "fault", isp_fault_get, isp_fault_set);
@@ -2727,6 +3101,8 @@ static void isp_exit(PCIDevice *dev)
     assert(!s->cancels_pending);
     qemu_bh_delete(s->bh);
     timer_free(s->rsp_timer);
+    timer_free(s->rsp_pub_timer);
+    timer_free(s->cmd_timer);
     g_free(s->ram);
 }
 
@@ -2742,6 +3118,13 @@ static void isp_device_reset(DeviceState *dev)
 static ISPProperty isp_properties[] = {
     DEFINE_PROP_UINT8("initiator-id", ISPState, prop_initiator_id, 7),
     DEFINE_PROP_STRING("nvram", ISPState, prop_nvram),
+    DEFINE_PROP_UINT32("x-rsp-in-delay", ISPState, prop_rsp_in_delay,
+                       ISP_RSP_IN_DELAY_US),
+    DEFINE_PROP_BOOL("x-markers", ISPState, prop_markers, true),
+    DEFINE_PROP_BOOL("x-syserr-halt", ISPState, prop_syserr_halt, true),
+    DEFINE_PROP_BOOL("x-cmd-timeout", ISPState, prop_cmd_timeout, true),
+    DEFINE_PROP_BOOL("x-throttle", ISPState, prop_throttle, true),
+    DEFINE_PROP_UINT32("x-queue-full", ISPState, prop_queue_full, 0),
     ISP_PROPS_END
 };
 

@@ -1,0 +1,649 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""Realism qtest for the QEMU ISP1040 model (emu/hw/scsi/isp1040.c).
+
+Issue 13 item 2: the model is as strict as the chip where a driver with a
+race or a missing step would fail on real hardware.  Each case drives the
+chip through qtest (no guest; the synthetic firmware and the ISP helper of
+test_isp_malformed.py) and checks one behaviour:
+
+  1 rsp-in-delay   a status entry is in host memory before response-in
+                   (mailbox 5) and its interrupt; the index lags
+  2 markers        after a bus reset (mailbox or foreign), ABORT_TARGET or
+                   ABORT_DEVICE no command for the nexus starts until the
+                   matching marker; held commands complete after it
+  3 syserr-halt    after a system error mailbox commands get no answer and
+                   the request ring is not fetched until a chip reset
+  4 cmd-timeout    a command running past its entry's timeout ends with
+                   completion status 0x06; the firmware resets the bus
+                   (async 0x8006) and wants a sync-all marker
+  5 throttle-queue-full  no more commands at a LUN than its execution
+                   throttle (SET_DEVICE_QUEUE); a target with a queue limit
+                   (x-queue-full) answers TASK SET FULL beyond it
+
+The virtual clock only moves on clock_step under qtest, so delays are
+stepped explicitly.  Usage: test_isp_realism.py [--qemu BIN] [--only 1,3]
+[--seed N] [-v].  Prints PASS/FAIL lines and, last, "N passed, N failed";
+exit status 1 if anything failed.
+"""
+
+import argparse
+import os
+import random
+import struct
+import sys
+import tempfile
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from qtestlib import QEMU, QEMUGone, Results  # noqa: E402
+import test_isp_malformed as M  # noqa: E402  (ISP helper, IOCB builders)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_QEMU = os.environ.get("QTEST_QEMU_BINARY") or os.path.normpath(
+    os.path.join(HERE, "..", "..", "build", "qemu-system-x86_64"))
+
+HBA = "/machine/peripheral/hba"
+DATA = 0x00400000               # data buffers (guest physical)
+WBUF = 0x00600000               # write source buffers
+
+CS_COMPLETE, CS_RESET, CS_ABORTED, CS_TIMEOUT = 0x00, 0x04, 0x05, 0x06
+SF_BUS_RESET, SF_TIMEOUT = 0x0008, 0x0040
+MK_DEVICE, MK_TARGET, MK_ALL = 0, 1, 2
+MBA_BUS_RESET, MBA_SYSTEM_ERR, MBA_TIMEOUT_RESET = 0x8001, 0x8002, 0x8006
+NS = 1000000000
+
+
+class Ctx:
+    pass
+
+
+def start_vm(t, props=""):
+    """A QEMU with the HBA (extra device properties @props) and two disks,
+    targets 0 and 1; the firmware runs, queues of 32 entries."""
+    vm = QEMU(t.qemu, [
+        "-L", "/usr/share/seabios", "-L", "/usr/share/qemu",
+        "-device", "isp1040,id=hba" + ("," + props if props else ""),
+        "-drive", "if=none,id=d0,file=%s,format=raw" % t.disks[0],
+        "-device", "scsi-hd,bus=hba.0,scsi-id=0,lun=0,drive=d0",
+        "-drive", "if=none,id=d1,file=%s,format=raw" % t.disks[1],
+        "-device", "scsi-hd,bus=hba.0,scsi-id=1,lun=0,drive=d1"])
+    t.vms.append(vm)
+    isp = M.ISP(vm, t.res, t.rng)
+    isp.pci_setup()
+    if not isp.bringup(32, 32, check=False):
+        raise RuntimeError("bring-up failed")
+    clear_ua(isp, 1)
+    isp.got = []
+    return vm, isp
+
+
+def clear_ua(isp, target):
+    for i in range(4):
+        r, _ = isp.run1([M.cmd_entry(0x0DDD0000 + i, M.cdb_tur(),
+                                     target=target)], 3.0)
+        if r is None or (r["comp"] == CS_COMPLETE and r["scsi"] == 0):
+            return
+
+
+def qom_get(vm, prop):
+    return vm.qmp.execute("qom-get", path=HBA, property=prop)
+
+
+def fault(vm, what):
+    vm.qmp.execute("qom-set", path=HBA, property="fault", value=what)
+
+
+def step(isp, ns, got=None):
+    """Advance the virtual clock by @ns in 100 ms slices, collecting
+    responses and mailbox events in between."""
+    got = isp.got if got is None else got
+    while ns > 0:
+        d = min(ns, NS // 10)
+        isp.q.clock_step(d)
+        ns -= d
+        isp.collect_once(got)
+
+
+def responses(isp, handle):
+    return [r for r in isp.got if r["handle"] == handle]
+
+
+def wait_resp(isp, handle, timeout=10.0):
+    """Collect until @handle has a response; returns it or None."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        r = responses(isp, handle)
+        if r:
+            return r[0]
+        if not isp.collect_once(isp.got):
+            isp.q.clock_step(200000)
+            time.sleep(0.001)
+    return None
+
+
+def async_seen(isp, code):
+    return [e for e in isp.async_events if e[0] == code]
+
+
+def write_pattern(t, isp, target, lba, nblk, handle):
+    """WRITE(10) fresh random data; returns it (None on failure)."""
+    data = bytes(t.rng.randrange(256) for _ in range(512 * nblk))
+    isp.q.memwrite(WBUF, data)
+    r, _ = isp.run1([M.cmd_entry(handle, M.cdb_write10(lba, nblk),
+                                 [(WBUF, len(data))], target=target,
+                                 flags=M.RF_OUT)])
+    if r is None or r["comp"] != CS_COMPLETE or r["scsi"] != 0:
+        t.res.check("write pattern (handle 0x%x)" % handle, False,
+                    M.fmt_ent(r))
+        return None
+    return data
+
+
+def read_entry(handle, target, lba, nblk, buf, timeout=10):
+    return M.cmd_entry(handle, M.cdb_read10(lba, nblk), [(buf, 512 * nblk)],
+                       target=target, flags=M.RF_IN, timeout=timeout)
+
+
+def slot(isp, idx):
+    return M.parse_status(isp.q.memread(M.RSP_BASE + 64 * idx, 64))
+
+
+# ---- 1: response-in published after the entry ------------------------------
+def case_rsp_delay(t):
+    res = t.res
+    vm, isp = start_vm(t)
+    q = isp.q
+    res.check("x-rsp-in-delay defaults to a delay",
+              qom_get(vm, "x-rsp-in-delay") > 0,
+              str(qom_get(vm, "x-rsp-in-delay")))
+    for rnd in range(3):
+        nreq = 1 + rnd                  # 1, 2, 3 reads in one doorbell
+        lba = t.rng.randrange(8192)
+        data = write_pattern(t, isp, 0, lba, 8, 0x1000 + rnd)
+        if data is None:
+            return
+        # drain whatever publication is still pending from the write
+        step(isp, 1000000)
+        old = isp.r(M.R_MB(5))
+        res.check("round %d: response-in caught up before the reads" % rnd,
+                  old == isp.rsp_out, "mb5 %d out %d" % (old, isp.rsp_out))
+        q.memset(DATA, 0x10000, 0xEE)
+        handles = [0x1100 + 16 * rnd + i for i in range(nreq)]
+        isp.post([read_entry(h, 0, lba, 8, DATA + 0x1000 * i)
+                  for i, h in enumerate(handles)])
+        # No clock step: the disk completes on its own; the entries reach
+        # memory, the virtual clock (and so the publication) stands still.
+        t0 = time.monotonic()
+        ents = []
+        while time.monotonic() - t0 < 10:
+            ents = [slot(isp, (isp.rsp_out + i) % isp.rsp_len)
+                    for i in range(nreq)]
+            if sorted(e["handle"] for e in ents if e["type"] == 3) == \
+                    sorted(handles):
+                break
+            time.sleep(0.002)
+        mb5 = isp.r(M.R_MB(5))
+        isr = isp.r(M.R_ISR)
+        res.check("round %d: %d status entr%s in memory" %
+                  (rnd, nreq, "y" if nreq == 1 else "ies"),
+                  sorted(e["handle"] for e in ents if e["type"] == 3) ==
+                  sorted(handles), "; ".join(M.fmt_ent(e) for e in ents))
+        res.check("round %d: entries good (comp 0, scsi 0)" % rnd,
+                  all(e["comp"] == 0 and e["scsi"] == 0 for e in ents))
+        ok = all(q.memread(DATA + 0x1000 * i, len(data)) == data
+                 for i in range(nreq))
+        res.check("round %d: data in memory with the entries" % rnd, ok)
+        res.check("round %d: mailbox 5 still shows the old response-in" %
+                  rnd, mb5 == old, "mb5 %d, old %d" % (mb5, old))
+        res.check("round %d: no interrupt before the index is published" %
+                  rnd, not isr & 0x0004, "ISR 0x%04x" % isr)
+        q.clock_step(5000)              # 5 us: still inside the delay
+        mb5b = isp.r(M.R_MB(5))
+        res.check("round %d: index still old 5 us later" % rnd, mb5b == old,
+                  "mb5 %d" % mb5b)
+        q.clock_step(1000000)           # 1 ms: past it
+        mb5c = isp.r(M.R_MB(5))
+        isr = isp.r(M.R_ISR)
+        want = (old + nreq) % isp.rsp_len
+        res.check("round %d: index moves to %d at once" % (rnd, want),
+                  mb5c == want, "mb5 %d" % mb5c)
+        res.check("round %d: interrupt with the index" % rnd,
+                  isr & 0x0004 and not isp.r(M.R_SEMA) & 1,
+                  "ISR 0x%04x" % isr)
+        got = []
+        isp.collect_once(got)
+        res.check("round %d: the driver's view: %d responses" % (rnd, nreq),
+                  sorted(g["handle"] for g in got) == sorted(handles))
+    # the old behaviour on request: index with the entry
+    vm.cleanup()
+    t.vms.remove(vm)
+    vm, isp = start_vm(t, "x-rsp-in-delay=0")
+    isp.post([read_entry(0x1200, 0, 0, 8, DATA)])
+    t0 = time.monotonic()
+    e = None
+    while time.monotonic() - t0 < 10:
+        e = slot(isp, isp.rsp_out)
+        if e["type"] == 3 and e["handle"] == 0x1200:
+            break
+        time.sleep(0.002)
+    mb5 = isp.r(M.R_MB(5))
+    res.check("x-rsp-in-delay=0: index published with the entry",
+              e["handle"] == 0x1200 and mb5 == (isp.rsp_out + 1) %
+              isp.rsp_len, "mb5 %d entry %s" % (mb5, M.fmt_ent(e)))
+
+
+# ---- 2: markers --------------------------------------------------------------
+def held(t, isp, handles, what, ns=NS):
+    """@handles were fetched (request-out caught up) and none completed
+    within @ns of virtual time."""
+    step(isp, ns)
+    fetched = isp.req_out() == isp.req_in
+    done = [h for h in handles if responses(isp, h)]
+    t.res.check("%s: fetched, not started (no response in %.1f s)" %
+                (what, ns / NS), fetched and not done,
+                "req-out %d req-in %d done %s" %
+                (isp.req_out(), isp.req_in, done))
+
+
+def released(t, isp, h, what, data=None, buf=None, ua_ok=True):
+    r = wait_resp(isp, h)
+    # a unit attention from the reset moves no data: 0x15 with residual
+    ok = r is not None and (
+        (r["comp"] == CS_COMPLETE and r["scsi"] == 0) or
+        (ua_ok and r["scsi"] == 2 and r["comp"] in (CS_COMPLETE, 0x15)))
+    t.res.check("%s: handle 0x%x completes" % (what, h), ok, M.fmt_ent(r))
+    if data is not None and r is not None and r["scsi"] == 0:
+        t.res.check("%s: handle 0x%x read the right data" % (what, h),
+                    isp.q.memread(buf, len(data)) == data)
+    return r
+
+
+def case_markers(t):
+    res = t.res
+    vm, isp = start_vm(t)
+    m0 = qom_get(vm, "stat-markers")
+
+    # -- bus reset (mailbox): all targets wait for a marker
+    lba = t.rng.randrange(8192)
+    data = write_pattern(t, isp, 0, lba, 4, 0x2000)
+    st = isp.mbox_status({0: 0x18, 1: 0, 2: 0})
+    res.check("BUS_RESET -> 0x4000", st == M.MBS_OK, str(st))
+    isp.q.memset(DATA, 0x4000, 0xEE)
+    isp.post([read_entry(0x2001, 0, lba, 4, DATA),
+              M.cmd_entry(0x2002, M.cdb_tur(), target=0),
+              M.cmd_entry(0x2003, M.cdb_tur(), target=1)])
+    held(t, isp, [0x2001, 0x2002, 0x2003], "bus reset, no marker")
+    isp.post([M.marker_entry(MK_TARGET, target=1)])
+    r = wait_resp(isp, 0x2003, 3.0)
+    res.check("bus reset: sync-target 1 releases target 1",
+              r is not None and r["comp"] == CS_COMPLETE, M.fmt_ent(r))
+    step(isp, NS // 2)
+    res.check("bus reset: target 0 still held after sync-target 1",
+              not responses(isp, 0x2001) and not responses(isp, 0x2002))
+    isp.post([M.marker_entry(MK_ALL)])
+    r1 = released(t, isp, 0x2001, "bus reset + sync-all", data, DATA)
+    r2 = released(t, isp, 0x2002, "bus reset + sync-all")
+    # the READ was ahead of the TUR in the ring: it started first and got
+    # the reset's unit attention
+    res.check("bus reset: held commands start in ring order (READ first "
+              "got the unit attention)",
+              r1 is not None and r2 is not None and r1["scsi"] == 2 and
+              r2["scsi"] == 0, "%s / %s" % (M.fmt_ent(r1), M.fmt_ent(r2)))
+    clear_ua(isp, 0)
+    clear_ua(isp, 1)
+    isp.q.memset(DATA, 0x4000, 0xEE)
+    isp.post([read_entry(0x2004, 0, lba, 4, DATA)])
+    released(t, isp, 0x2004, "bus reset: data intact, re-read", data, DATA,
+             ua_ok=False)
+
+    # -- ABORT_TARGET 0: target 0 only, needs sync-target 0 (or sync-all)
+    st = isp.mbox_status({0: 0x17, 1: 0 << 8, 2: 0})
+    res.check("ABORT_TARGET 0 -> 0x4000", st == M.MBS_OK, str(st))
+    isp.post([M.cmd_entry(0x2101, M.cdb_tur(), target=0),
+              M.cmd_entry(0x2102, M.cdb_tur(), target=1)])
+    r = wait_resp(isp, 0x2102, 3.0)
+    res.check("ABORT_TARGET 0: target 1 is not held",
+              r is not None and r["comp"] == CS_COMPLETE, M.fmt_ent(r))
+    held(t, isp, [0x2101], "ABORT_TARGET 0, no marker")
+    isp.post([M.marker_entry(MK_TARGET, target=1)])
+    held(t, isp, [0x2101], "ABORT_TARGET 0, sync-target 1 only")
+    isp.post([M.marker_entry(MK_TARGET, target=0)])
+    released(t, isp, 0x2101, "ABORT_TARGET 0 + sync-target 0")
+    clear_ua(isp, 0)
+
+    # -- ABORT_DEVICE 0:0: sync-device 0:0
+    st = isp.mbox_status({0: 0x16, 1: 0 << 8 | 0})
+    res.check("ABORT_DEVICE 0:0 -> 0x4000", st == M.MBS_OK, str(st))
+    isp.post([M.cmd_entry(0x2201, M.cdb_tur(), target=0)])
+    held(t, isp, [0x2201], "ABORT_DEVICE 0:0, no marker")
+    isp.post([M.marker_entry(MK_DEVICE, target=0, lun=0)])
+    released(t, isp, 0x2201, "ABORT_DEVICE 0:0 + sync-device 0:0")
+
+    # -- a foreign bus reset (fault): async 0x8001, then held until marker
+    fault(vm, "bus-reset")
+    step(isp, NS // 10)
+    res.check("foreign bus reset: async 0x8001 posted",
+              async_seen(isp, MBA_BUS_RESET), str(isp.async_events))
+    isp.post([M.cmd_entry(0x2301, M.cdb_tur(), target=1)])
+    held(t, isp, [0x2301], "foreign bus reset, no marker")
+    isp.post([M.marker_entry(MK_ALL)])
+    released(t, isp, 0x2301, "foreign bus reset + sync-all")
+
+    # -- a held command can be aborted; it never ran
+    st = isp.mbox_status({0: 0x16, 1: 1 << 8 | 0})
+    isp.post([M.cmd_entry(0x2401, M.cdb_tur(), target=1)])
+    held(t, isp, [0x2401], "ABORT_DEVICE 1:0, no marker")
+    st = isp.mbox_status({0: 0x15, 1: 1 << 8 | 0, 2: 0, 3: 0x2401})
+    r = wait_resp(isp, 0x2401, 3.0)
+    res.check("ABORT of a held command -> 0x4000, completion 0x05",
+              st == M.MBS_OK and r is not None and r["comp"] == CS_ABORTED,
+              "mbox %s %s" % (st, M.fmt_ent(r)))
+    isp.post([M.marker_entry(MK_DEVICE, target=1, lun=0)])
+    step(isp, NS // 10)
+    res.check("no second response for the aborted held command",
+              len(responses(isp, 0x2401)) == 1)
+
+    m1 = qom_get(vm, "stat-markers")
+    res.check("stat-markers counts the %d markers posted" %
+              (isp.markers_posted), m1 - m0 == isp.markers_posted,
+              "%d -> %d" % (m0, m1))
+    vm.cleanup()
+    t.vms.remove(vm)
+
+    # the old behaviour on request
+    vm, isp = start_vm(t, "x-markers=off")
+    st = isp.mbox_status({0: 0x18, 1: 0, 2: 0})
+    isp.post([M.cmd_entry(0x2501, M.cdb_tur(), target=0)])
+    r = wait_resp(isp, 0x2501, 3.0)
+    res.check("x-markers=off: a command after BUS_RESET starts without a "
+              "marker", st == M.MBS_OK and r is not None, M.fmt_ent(r))
+
+
+# ---- 3: system error halts the RISC ------------------------------------------
+def halted_checks(t, vm, isp, tag):
+    res = t.res
+    fault(vm, "system-error")
+    step(isp, NS // 10)
+    res.check("%s: async 0x8002 posted" % tag,
+              async_seen(isp, MBA_SYSTEM_ERR), str(isp.async_events))
+    try:
+        out = isp.mbox({0: 0x00}, timeout=1.5)
+    except M.MboxTimeout:
+        out = None
+    res.check("%s: NOP after the system error gets no answer" % tag,
+              out is None, "mb0 0x%04x" % out[0] if out else "")
+    hccr = isp.r(M.R_HCCR)
+    res.check("%s: HCCR shows the mailbox command not taken" % tag,
+              hccr & 0x0080, "HCCR 0x%04x" % hccr)
+    rout = isp.req_out()
+    isp.post([M.cmd_entry(0x3001, M.cdb_tur(), target=0)])
+    step(isp, NS)
+    res.check("%s: request ring not fetched" % tag,
+              isp.req_out() == rout and not responses(isp, 0x3001),
+              "req-out %d -> %d" % (rout, isp.req_out()))
+    st = qom_get(vm, "fw-ready")
+    res.check("%s: fw-ready false" % tag, st is False, str(st))
+
+
+def case_syserr(t):
+    res = t.res
+    vm, isp = start_vm(t)
+    halted_checks(t, vm, isp, "halt 1")
+    # HCCR reset: back to the boot ROM, then a full bring-up works
+    res.check("halt 1: HCCR reset gives the ROM signature", isp.risc_reset())
+    isp.async_events = []
+    ok = isp.bringup(32, 32, check=False)
+    res.check("halt 1: bring-up after the HCCR reset", ok)
+    isp.got = []
+    clear_ua(isp, 0)
+    r, _ = isp.run1([M.cmd_entry(0x3101, M.cdb_tur(), target=0)], 3.0)
+    res.check("halt 1: commands run again after the reset",
+              r is not None and r["comp"] == CS_COMPLETE, M.fmt_ent(r))
+
+    halted_checks(t, vm, isp, "halt 2")
+    isp.w(M.R_ICR, 0x0001)              # ICR soft reset
+    res.check("halt 2: ICR soft reset gives the ROM signature",
+              isp.signature_ok())
+    isp.async_events = []
+    ok = isp.bringup(32, 32, check=False)
+    res.check("halt 2: bring-up after the ICR soft reset", ok)
+    isp.got = []
+    clear_ua(isp, 0)
+    r, _ = isp.run1([M.cmd_entry(0x3201, M.cdb_tur(), target=0)], 3.0)
+    res.check("halt 2: commands run again after the reset",
+              r is not None and r["comp"] == CS_COMPLETE, M.fmt_ent(r))
+    vm.cleanup()
+    t.vms.remove(vm)
+
+    # the old behaviour on request: mailbox commands still answered
+    vm, isp = start_vm(t, "x-syserr-halt=off")
+    fault(vm, "system-error")
+    step(isp, NS // 10)
+    st = isp.mbox_status({0: 0x00}, timeout=1.5)
+    res.check("x-syserr-halt=off: NOP answered after the system error",
+              st == M.MBS_OK, str(st))
+
+
+# ---- 4: command timeout --------------------------------------------------------
+def case_timeout(t):
+    res = t.res
+    vm, isp = start_vm(t)
+    q = isp.q
+    # a swallowed READ to target 0 with a 2 s timeout; a swallowed READ to
+    # target 1 with 30 s on the same bus
+    fault(vm, "swallow 2")
+    isp.post([read_entry(0x4001, 0, 0, 1, DATA, timeout=2)])
+    isp.post([read_entry(0x4002, 1, 0, 1, DATA + 0x1000, timeout=30)])
+    step(isp, NS // 10)
+    t0 = q.clock_step(0)
+    step(isp, 19 * NS // 10)
+    res.check("no completion before the 2 s timeout",
+              not responses(isp, 0x4001) and not responses(isp, 0x4002))
+    tdone = None
+    for _ in range(40):
+        step(isp, NS // 10)
+        if responses(isp, 0x4001):
+            tdone = q.clock_step(0) - t0
+            break
+    r = responses(isp, 0x4001)
+    r = r[0] if r else None
+    res.check("timed-out command: completion 0x06 within 2-3.2 s",
+              r is not None and r["comp"] == CS_TIMEOUT and tdone is not None
+              and 19 * NS // 10 <= tdone <= 32 * NS // 10,
+              "%s after %s ns" % (M.fmt_ent(r), tdone))
+    res.check("timed-out command: status flags timeout + bus reset",
+              r is not None and r["sflags"] & (SF_TIMEOUT | SF_BUS_RESET) ==
+              SF_TIMEOUT | SF_BUS_RESET, M.fmt_ent(r))
+    step(isp, NS // 10)
+    r2 = responses(isp, 0x4002)
+    r2 = r2[0] if r2 else None
+    res.check("other command on the bus: completion 0x04 (bus reset)",
+              r2 is not None and r2["comp"] == CS_RESET and
+              r2["sflags"] & SF_BUS_RESET, M.fmt_ent(r2))
+    ev = async_seen(isp, MBA_TIMEOUT_RESET)
+    res.check("async 0x8006 (timeout reset) with mb6 = bus 0",
+              ev and ev[0][6] == 0, str(isp.async_events))
+    res.check("stat-timeouts counts it", qom_get(vm, "stat-timeouts") == 1)
+    # the bus was reset: sync-all marker needed
+    isp.post([M.cmd_entry(0x4003, M.cdb_tur(), target=0)])
+    held(t, isp, [0x4003], "after the timeout reset, no marker")
+    isp.post([M.marker_entry(MK_ALL)])
+    released(t, isp, 0x4003, "after the timeout reset + sync-all")
+    clear_ua(isp, 0)
+    clear_ua(isp, 1)
+
+    # timeout 0: never times out
+    fault(vm, "swallow 1")
+    isp.post([read_entry(0x4101, 0, 0, 1, DATA, timeout=0)])
+    step(isp, 40 * NS)
+    res.check("timeout 0: still running after 40 s",
+              not responses(isp, 0x4101) and
+              not async_seen(isp, MBA_TIMEOUT_RESET)[1:])
+    st = isp.mbox_status({0: 0x15, 1: 0 << 8 | 0, 2: 0, 3: 0x4101})
+    r = wait_resp(isp, 0x4101, 3.0)
+    res.check("timeout 0: ABORT ends it (0x05)",
+              st == M.MBS_OK and r is not None and r["comp"] == CS_ABORTED,
+              M.fmt_ent(r))
+    # a command that finishes in time is not touched
+    lba = t.rng.randrange(8192)
+    data = write_pattern(t, isp, 0, lba, 2, 0x4201)
+    isp.post([read_entry(0x4202, 0, lba, 2, DATA, timeout=1)])
+    r = wait_resp(isp, 0x4202)
+    res.check("a 1 s command that completes in time: good, right data",
+              r is not None and r["comp"] == CS_COMPLETE and
+              q.memread(DATA, 1024) == data, M.fmt_ent(r))
+    step(isp, 3 * NS)
+    res.check("no timeout reset afterwards",
+              len(async_seen(isp, MBA_TIMEOUT_RESET)) == 1)
+    vm.cleanup()
+    t.vms.remove(vm)
+
+    vm, isp = start_vm(t, "x-cmd-timeout=off")
+    fault(vm, "swallow 1")
+    isp.post([read_entry(0x4301, 0, 0, 1, DATA, timeout=1)])
+    step(isp, 5 * NS)
+    res.check("x-cmd-timeout=off: no timeout after 5 s",
+              not responses(isp, 0x4301))
+
+
+# ---- 5: execution throttle and QUEUE FULL --------------------------------------
+def abort(isp, target, handle):
+    return isp.mbox_status({0: 0x15, 1: target << 8, 2: handle >> 16,
+                            3: handle & 0xFFFF})
+
+
+def case_queue(t):
+    res = t.res
+    vm, isp = start_vm(t, "x-queue-full=2")
+    st = isp.mbox_status({0: 0x39, 1: 0 << 8 | 0, 2: 32, 3: 1})
+    out = isp.mbox({0: 0x29, 1: 0 << 8 | 0})
+    res.check("SET_DEVICE_QUEUE 0:0 depth 32 throttle 1, read back",
+              st == M.MBS_OK and out[2:4] == [32, 1], str(out))
+    lba = t.rng.randrange(8192)
+    data = write_pattern(t, isp, 0, lba, 2, 0x5000)
+    fault(vm, "swallow 1")
+    isp.post([read_entry(0x5001, 0, 0, 1, DATA + 0x8000, timeout=0)])
+    step(isp, NS // 10)
+    isp.q.memset(DATA, 0x1000, 0xEE)
+    isp.post([read_entry(0x5002, 0, lba, 2, DATA)])
+    held(t, isp, [0x5002], "throttle 1 with one command at the device")
+    st = abort(isp, 0, 0x5001)
+    r = wait_resp(isp, 0x5001, 3.0)
+    res.check("the running command aborts (0x05)", st == M.MBS_OK and
+              r is not None and r["comp"] == CS_ABORTED, M.fmt_ent(r))
+    released(t, isp, 0x5002, "throttle 1, after the abort", data, DATA,
+             ua_ok=False)
+    st = isp.mbox_status({0: 0x39, 1: 0 << 8 | 0, 2: 32, 3: 16})
+    res.check("throttle back to 16", st == M.MBS_OK)
+
+    # target 1 takes 2 commands: the third gets TASK SET FULL
+    q0 = qom_get(vm, "stat-queue-full")
+    fault(vm, "swallow 2")
+    isp.post([M.cmd_entry(0x5101, M.cdb_tur(), target=1),
+              M.cmd_entry(0x5102, M.cdb_tur(), target=1)])
+    step(isp, NS // 10)
+    isp.post([read_entry(0x5103, 1, 0, 1, DATA)])
+    r = wait_resp(isp, 0x5103, 3.0)
+    res.check("third command to a target with limit 2: TASK SET FULL "
+              "(0x28), nothing moved",
+              r is not None and r["scsi"] == 0x28 and r["comp"] == 0x15 and
+              r["resid"] == 512, M.fmt_ent(r))
+    res.check("stat-queue-full counts it",
+              qom_get(vm, "stat-queue-full") - q0 == 1)
+    r = wait_resp(isp, 0x5101, 0.5)
+    res.check("the two outstanding ones are still there", r is None and
+              not responses(isp, 0x5102))
+    for h in (0x5101, 0x5102):
+        abort(isp, 1, h)
+    isp.post([M.cmd_entry(0x5104, M.cdb_tur(), target=1)])
+    r = wait_resp(isp, 0x5104, 3.0)
+    res.check("after they end, the target takes commands again",
+              r is not None and r["comp"] == CS_COMPLETE and r["scsi"] == 0,
+              M.fmt_ent(r))
+    vm.cleanup()
+    t.vms.remove(vm)
+
+    vm, isp = start_vm(t, "x-throttle=off")
+    isp.mbox_status({0: 0x39, 1: 0 << 8 | 0, 2: 32, 3: 1})
+    fault(vm, "swallow 1")
+    isp.post([read_entry(0x5201, 0, 0, 1, DATA, timeout=0)])
+    isp.post([M.cmd_entry(0x5202, M.cdb_tur(), target=0)])
+    r = wait_resp(isp, 0x5202, 3.0)
+    res.check("x-throttle=off: a second command starts past throttle 1",
+              r is not None, M.fmt_ent(r))
+
+
+CASES = [
+    (1, "rsp-in-delay", case_rsp_delay),
+    (2, "markers", case_markers),
+    (3, "syserr-halt", case_syserr),
+    (4, "cmd-timeout", case_timeout),
+    (5, "throttle-queue-full", case_queue),
+]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--qemu", default=DEFAULT_QEMU)
+    ap.add_argument("--only", default="")
+    ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args()
+    only = {int(x) for x in args.only.split(",") if x}
+    seed = args.seed if args.seed is not None else random.randrange(1 << 30)
+
+    t = Ctx()
+    t.qemu = args.qemu
+    t.res = Results(args.verbose)
+    t.rng = random.Random(seed)
+    t.vms = []
+    print("NOTE seed %d" % seed)
+    shm = "/dev/shm" if os.path.isdir("/dev/shm") else None
+    t.disks = []
+    for i in range(2):
+        fd, path = tempfile.mkstemp(prefix="isp-realism-", suffix=".raw",
+                                    dir=shm)
+        os.close(fd)
+        M.make_disk(path)
+        t.disks.append(path)
+    t_all = time.monotonic()
+    try:
+        for num, name, fn in CASES:
+            if only and num not in only:
+                continue
+            t.res.prefix = "[%d %s] " % (num, name)
+            t0 = time.monotonic()
+            try:
+                fn(t)
+            except (QEMUGone, AssertionError, M.MboxTimeout,
+                    RuntimeError) as e:
+                t.res.check("case ran to completion", False,
+                            "%s: %s" % (type(e).__name__, e))
+                traceback.print_exc(file=sys.stdout)
+                for vm in t.vms:
+                    err = vm.stderr_text()
+                    if err:
+                        print("---- QEMU stderr (tail) ----\n%s\n----" %
+                              err[-1500:])
+            for vm in t.vms:
+                if not vm.alive():
+                    t.res.check("QEMU alive at the end of the case", False)
+                vm.cleanup()
+            t.vms = []
+            print("TIME [%d %s] %.2f s" % (num, name, time.monotonic() - t0))
+            sys.stdout.flush()
+    finally:
+        t.res.prefix = ""
+        for vm in t.vms:
+            vm.cleanup()
+        for p in t.disks:
+            os.unlink(p)
+    print("TIME total %.2f s" % (time.monotonic() - t_all))
+    print(t.res.summary())
+    return 1 if t.res.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
