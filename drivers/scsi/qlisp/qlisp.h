@@ -276,15 +276,25 @@ struct qlisp_cmd_priv {
  * struct qlisp_host - one ISP adapter
  *
  * Locking:
+ * - @chip_mutex makes one owner of the chip at a time: whoever brings it
+ *   up or re-initialises it (probe, qlisp_reinit() from the reset work or
+ *   the host reset), and every error handler step (abort, device, target
+ *   and bus reset), holds it for the whole operation, mailbox commands,
+ *   markers and drains included.  It is taken before @mbox_mutex.
  * - @lock (the Scsi_Host's host_lock) protects the request ring (@req_in,
- *   @req_out, @req_posted, @marker_pending), the response ring (@rsp_out and
- *   the entries' stamps), the handle table @cmds, @online and @removing.
+ *   @req_out, @req_posted, @marker_pending), the response ring (@rsp_out,
+ *   @rsp_in and the entries' stamps), the handle table @cmds, @online,
+ *   @dead, @intr_enabled, @mbox_dead, @reset_pending and @removing.
  *   It is taken with interrupts disabled in process context and plainly in
  *   the interrupt handler.  The midlayer also requires it around
- *   scsi_report_bus_reset().
+ *   scsi_report_bus_reset().  Mailbox 4 (the doorbell) is written only
+ *   under @lock and only while @online: bring-up uses mailbox 4 as a
+ *   parameter (LOAD_RAM, INIT_REQUEST_QUEUE) and runs offline.
  * - @mbox_mutex serialises mailbox commands (process context only).
  *   @mbox_busy, @mbox_out and @mbox_done hand a completion from the
- *   interrupt handler to the waiter; they are written under @lock.
+ *   interrupt handler to the waiter; they are written under @lock.  After
+ *   a mailbox command timed out (@mbox_dead) no other one is started until
+ *   the chip has been reset: the late answer must not be taken for it.
  * - Register reads of the outgoing mailboxes are done by the mailbox
  *   owner while interrupts are off (polled mode) or by the interrupt
  *   handler under @lock.
@@ -304,9 +314,13 @@ struct qlisp_host {
 	u16 req_out;		/* firmware's request-out, as last known */
 	u16 req_posted;		/* request-in as last written to the chip */
 	u16 rsp_out;		/* next entry we consume */
+	u16 rsp_in;		/* response-in as last read from mailbox 5 */
 	bool marker_pending;
 	bool online;
+	bool dead;		/* re-initialisation failed for good */
 	bool intr_enabled;
+	bool mbox_dead;		/* a mailbox command timed out: reset first */
+	bool reset_pending;	/* reset_work has a re-initialisation to do */
 	bool removing;		/* set once by remove; stops reset_work */
 	struct scsi_cmnd *cmds[QLISP_CAN_QUEUE];
 	unsigned int nr_active;	/* entries of @cmds in use */
@@ -327,7 +341,7 @@ struct qlisp_host {
 	struct qlisp_settings set;
 
 	struct work_struct reset_work;
-	struct mutex reset_mutex;	/* one re-initialisation at a time */
+	struct mutex chip_mutex;	/* one owner of the chip; see above */
 
 	/* statistics (sysfs) */
 	unsigned long stat_intrs;
@@ -336,6 +350,10 @@ struct qlisp_host {
 	unsigned long stat_bad_handles;
 	unsigned long stat_resets;
 	unsigned long stat_rsp_index_reads;	/* mailbox 5 reads */
+	unsigned long stat_rsp_early;	/* entries seen before mailbox 5 */
+	unsigned long stat_rsp_bad_index;	/* impossible mailbox 5 reads */
+	unsigned long stat_mbox_timeouts;
+	unsigned long stat_reinit_retries;
 };
 
 static inline u16 qlisp_rd(struct qlisp_host *ha, unsigned int reg)

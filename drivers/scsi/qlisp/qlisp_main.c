@@ -569,6 +569,7 @@ static int qlisp_init_rings(struct qlisp_host *ha)
 	ha->req_out = 0;
 	ha->req_posted = 0;
 	ha->rsp_out = 0;
+	ha->rsp_in = 0;
 	ret = qlisp_mbox(ha, mb, 0x1f, 0x01, QLISP_MBOX_TIMEOUT_MS);
 	if (ret) {
 		dev_err(&ha->pdev->dev, "request queue init failed (0x%04x)\n",
@@ -866,30 +867,35 @@ static void qlisp_status_entry(struct qlisp_host *ha,
 }
 
 /*
- * The response ring tells by itself which entries are new.  The firmware
- * writes every response entry whole, 64 bytes, in address order, so when
- * the driver consumes an entry it clears the entry type (0 is no type the
- * firmware posts) and stamps QLISP_RSP_CONSUMED into the last dword; an
- * entry whose last dword no longer holds the stamp has been posted since,
- * and has landed entirely.  (QLogic's FC parts, whose status entries share
- * this layout, are driven the same way by qla2xxx.)  That spares the read
- * of the response-in index, outgoing mailbox 5, on every interrupt.  An
- * entry with a type but still the stamp is either being written as we look
- * or carries the stamp's value as data; the response-in index, read then,
- * settles it, and the read also makes the entry's write complete.
+ * The response ring and its index.  Only the response-in index the chip
+ * publishes in outgoing mailbox 5 says which entries are complete: the
+ * chip writes an entry first and publishes the index after it, so an entry
+ * can be seen in memory (partly or wholly) before the index covers it, and
+ * on PCI the index can be read before a late entry has landed.  The driver
+ * therefore consumes exactly the entries from its response-out (the value
+ * it last wrote to mailbox 5) up to the response-in it read, and nothing
+ * past it.
+ *
+ * When the driver consumes an entry it clears the entry type (0 is no type
+ * the firmware posts) and stamps QLISP_RSP_CONSUMED into the last dword.
+ * That stamp is only a hint: while the entry at response-out still carries
+ * the stamp and no type, the chip has written nothing new there, and the
+ * register read of mailbox 5 is saved (an interrupt for a mailbox command or
+ * a further pass of the handler).  As soon as anything was written there,
+ * the index is read and decides.  An index that covers an entry the chip
+ * cannot have written since it was consumed (type 0 and the stamp intact),
+ * for example an index behind response-out, which would otherwise look
+ * like almost a full ring of new entries, is counted and ignored from that
+ * entry on: the driver never walks onto stale entries.
  */
-static bool qlisp_rsp_posted(struct qlisp_host *ha, unsigned int idx)
-{
-	return READ_ONCE(*qlisp_rsp_stamp(ha, idx)) !=
-	       cpu_to_le32(QLISP_RSP_CONSUMED);
-}
-
-static bool qlisp_rsp_typed(struct qlisp_host *ha, unsigned int idx)
+static bool qlisp_rsp_written(struct qlisp_host *ha, unsigned int idx)
 {
 	const struct qlisp_entry_header *hdr =
 		ha->rsp_ring + idx * QLISP_ENTRY_SIZE;
 
-	return READ_ONCE(hdr->type) != 0;
+	return READ_ONCE(hdr->type) != 0 ||
+	       READ_ONCE(*qlisp_rsp_stamp(ha, idx)) !=
+	       cpu_to_le32(QLISP_RSP_CONSUMED);
 }
 
 /* Consume the entry at rsp_out and stamp it. */
@@ -898,7 +904,6 @@ static void qlisp_rsp_consume(struct qlisp_host *ha, struct qlisp_done *d)
 	struct qlisp_status_entry *st =
 		ha->rsp_ring + ha->rsp_out * QLISP_ENTRY_SIZE;
 
-	dma_rmb();	/* the entry is read after what showed it posted */
 	qlisp_status_entry(ha, st, d);
 	WRITE_ONCE(st->hdr.type, 0);
 	WRITE_ONCE(*qlisp_rsp_stamp(ha, ha->rsp_out),
@@ -909,32 +914,52 @@ static void qlisp_rsp_consume(struct qlisp_host *ha, struct qlisp_done *d)
 }
 
 /*
- * Consume what the firmware posted, then tell it how far we got (mailbox
- * 5).  Caller holds @ha->lock and has made the chip's earlier writes
- * visible with a register read.  Return: true if anything was consumed.
+ * Consume what the firmware published, then tell it how far we got
+ * (mailbox 5).  Caller holds @ha->lock and has made the chip's earlier
+ * writes visible with a register read.  Return: true if anything was
+ * consumed.
  */
 static bool qlisp_process_responses(struct qlisp_host *ha,
 				    struct qlisp_done *d)
 {
 	u16 start = ha->rsp_out;
-	unsigned int n;
+	unsigned int avail, n;
 	u16 rsp_in;
 
-	/* one lap at most: an entry is only re-posted after mailbox 5 moves */
-	for (n = 0; n < QLISP_RSP_LEN - 1 && qlisp_rsp_posted(ha, ha->rsp_out);
-	     n++)
-		qlisp_rsp_consume(ha, d);
-	if (qlisp_rsp_typed(ha, ha->rsp_out)) {
+	lockdep_assert_held(ha->lock);
+	if (ha->rsp_in == ha->rsp_out) {
+		/* the stamp saves the index read when nothing is new */
+		if (!qlisp_rsp_written(ha, ha->rsp_out))
+			return false;
 		rsp_in = qlisp_rd(ha, ISP_MBOX(5));
 		ha->stat_rsp_index_reads++;
 		if (rsp_in >= QLISP_RSP_LEN) {
+			ha->stat_rsp_bad_index++;
 			dev_warn_ratelimited(&ha->pdev->dev,
 					     "response-in index %u out of range\n",
 					     rsp_in);
 			return false;
 		}
-		while (ha->rsp_out != rsp_in)
-			qlisp_rsp_consume(ha, d);
+		ha->rsp_in = rsp_in;
+		if (rsp_in == ha->rsp_out) {
+			/* written, not yet published: wait for the index */
+			ha->stat_rsp_early++;
+			return false;
+		}
+	}
+	/* the entries are read after the index that published them */
+	dma_rmb();
+	avail = (ha->rsp_in + QLISP_RSP_LEN - ha->rsp_out) % QLISP_RSP_LEN;
+	for (n = 0; n < avail; n++) {
+		if (!qlisp_rsp_written(ha, ha->rsp_out)) {
+			ha->stat_rsp_bad_index++;
+			dev_warn_ratelimited(&ha->pdev->dev,
+					     "response-in index %u covers entry %u, which was not posted\n",
+					     ha->rsp_in, ha->rsp_out);
+			ha->rsp_in = ha->rsp_out;
+			break;
+		}
+		qlisp_rsp_consume(ha, d);
 	}
 	if (ha->rsp_out == start)
 		return false;
@@ -1254,7 +1279,7 @@ static int qlisp_reinit(struct qlisp_host *ha)
 	struct qlisp_done d;
 	int i, ret;
 
-	mutex_lock(&ha->reset_mutex);
+	mutex_lock(&ha->chip_mutex);
 	qlisp_done_init(&d);
 	qlisp_disable_intr(ha);
 	spin_lock_irq(ha->lock);
@@ -1284,7 +1309,7 @@ static int qlisp_reinit(struct qlisp_host *ha)
 		scsi_report_bus_reset(ha->shost, 0);
 		spin_unlock_irq(ha->lock);
 	}
-	mutex_unlock(&ha->reset_mutex);
+	mutex_unlock(&ha->chip_mutex);
 	return ret;
 }
 
@@ -1385,10 +1410,11 @@ static ssize_t stats_show(struct device *dev, struct device_attribute *attr,
 	struct qlisp_host *ha = qlisp_dev_to_ha(dev);
 
 	return sysfs_emit(buf,
-			  "interrupts=%lu responses=%lu host_busy=%lu bad_handles=%lu resets=%lu index_reads=%lu\n",
+			  "interrupts=%lu responses=%lu host_busy=%lu bad_handles=%lu resets=%lu index_reads=%lu early_entries=%lu bad_indexes=%lu\n",
 			  ha->stat_intrs, ha->stat_responses, ha->stat_busy,
 			  ha->stat_bad_handles, ha->stat_resets,
-			  ha->stat_rsp_index_reads);
+			  ha->stat_rsp_index_reads, ha->stat_rsp_early,
+			  ha->stat_rsp_bad_index);
 }
 static DEVICE_ATTR_RO(stats);
 
@@ -1468,7 +1494,7 @@ static int qlisp_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	ha->regs = pcim_iomap_table(pdev)[1];
 	ha->lock = shost->host_lock;
 	mutex_init(&ha->mbox_mutex);
-	mutex_init(&ha->reset_mutex);
+	mutex_init(&ha->chip_mutex);
 	init_completion(&ha->mbox_done);
 	init_waitqueue_head(&ha->drain_wq);
 	INIT_WORK(&ha->reset_work, qlisp_reset_work);
