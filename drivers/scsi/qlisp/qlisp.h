@@ -259,7 +259,8 @@ struct qlisp_settings {
 
 /**
  * struct qlisp_cmd_priv - per-command driver data (scsi_cmd_priv())
- * @handle: blk-mq tag sent to the firmware, valid while @active
+ * @handle: blk-mq tag + 1 sent to the firmware (0 is no handle), valid
+ *	while @active
  * @active: owned by the firmware; only the completion path clears it
  * @req_end: request-ring index just past the command's entries
  * @next: link in a list of commands completed under the lock and handed

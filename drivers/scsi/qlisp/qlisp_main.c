@@ -727,21 +727,32 @@ static struct qlisp_cmd_priv *qlisp_priv(struct scsi_cmnd *cmd)
 	return scsi_cmd_priv(cmd);
 }
 
+/*
+ * Handles are the blk-mq tag plus one: 0 is never a command's handle, so
+ * that the zero handle field of a marker or continuation entry the
+ * firmware hands back with error flags can never name a live command.
+ */
+static u32 qlisp_tag_to_handle(u32 tag)
+{
+	return tag + 1;
+}
+
 /* Take @handle back from the firmware; NULL if it is not outstanding. */
 static struct scsi_cmnd *qlisp_take_handle(struct qlisp_host *ha, u32 handle)
 {
 	struct scsi_cmnd *cmd;
+	u32 tag = handle - 1;
 
 	lockdep_assert_held(ha->lock);
-	if (handle >= QLISP_CAN_QUEUE || !ha->cmds[handle]) {
+	if (!handle || tag >= QLISP_CAN_QUEUE || !ha->cmds[tag]) {
 		ha->stat_bad_handles++;
 		dev_warn_ratelimited(&ha->pdev->dev,
 				     "completion for unknown handle 0x%x\n",
 				     handle);
 		return NULL;
 	}
-	cmd = ha->cmds[handle];
-	ha->cmds[handle] = NULL;
+	cmd = ha->cmds[tag];
+	ha->cmds[tag] = NULL;
 	qlisp_priv(cmd)->active = false;
 	ha->nr_active--;
 	qlisp_req_retired(ha, qlisp_priv(cmd)->req_end);
@@ -837,10 +848,18 @@ static void qlisp_status_entry(struct qlisp_host *ha,
 	u16 comp, sstat, state, sense_len;
 	int host;
 
-	if (st->hdr.type != ET_STATUS && !st->hdr.flags) {
+	/*
+	 * A status entry completes its handle.  So does a command entry the
+	 * firmware rejected and handed back with error flags: it carries the
+	 * handle we gave it.  A rejected marker or continuation carries no
+	 * handle (the field is reserved, 0) and completes nothing.
+	 */
+	if (st->hdr.type != ET_STATUS &&
+	    !(st->hdr.type == ET_COMMAND && st->hdr.flags)) {
 		dev_warn_ratelimited(&ha->pdev->dev,
-				     "unexpected response entry type 0x%x\n",
-				     st->hdr.type);
+				     "%s response entry type 0x%x (flags 0x%x)\n",
+				     st->hdr.flags ? "rejected" : "unexpected",
+				     st->hdr.type, st->hdr.flags);
 		return;
 	}
 	cmd = qlisp_take_handle(ha, le32_to_cpu(st->handle));
@@ -1130,9 +1149,9 @@ static QLISP_QC_RET qlisp_queuecommand(struct Scsi_Host *shost,
 	}
 	ha->cmds[tag] = cmd;
 	ha->nr_active++;
-	qlisp_priv(cmd)->handle = tag;
+	qlisp_priv(cmd)->handle = qlisp_tag_to_handle(tag);
 	qlisp_priv(cmd)->active = true;
-	qlisp_build_command(ha, cmd, nseg, tag);
+	qlisp_build_command(ha, cmd, nseg, qlisp_priv(cmd)->handle);
 	qlisp_priv(cmd)->req_end = ha->req_in;
 	/* the block layer calls qlisp_commit_rqs() if the batch ends early */
 	if (cmd->flags & SCMD_LAST)
@@ -1191,14 +1210,15 @@ static int qlisp_eh_abort(struct scsi_cmnd *cmd)
 	struct scsi_device *sdev = cmd->device;
 	struct qlisp_cmd_priv *priv = qlisp_priv(cmd);
 	u16 mb[ISP_NMBOX] = { MBC_ABORT, sdev->id << 8 | (u8)sdev->lun };
-	u32 handle;
+	u32 handle, tag;
 	bool ours;
 	int ret;
 
 	spin_lock_irq(ha->lock);
 	handle = priv->handle;
-	ours = priv->active && handle < QLISP_CAN_QUEUE &&
-	       ha->cmds[handle] == cmd;
+	tag = handle - 1;
+	ours = priv->active && handle && tag < QLISP_CAN_QUEUE &&
+	       ha->cmds[tag] == cmd;
 	/* a batch the block layer never committed would sit here unseen */
 	if (ha->req_in != ha->req_posted) {
 		dev_warn_once(&ha->pdev->dev,
@@ -1216,7 +1236,7 @@ static int qlisp_eh_abort(struct scsi_cmnd *cmd)
 		    ret ? "refused" : "done", mb[0]);
 	/* either way: done only once the firmware has given it back */
 	if (wait_event_timeout(ha->drain_wq,
-			       READ_ONCE(ha->cmds[handle]) != cmd,
+			       READ_ONCE(ha->cmds[tag]) != cmd,
 			       ret ? HZ : QLISP_DRAIN_TIMEOUT))
 		return SUCCESS;
 	return FAILED;
