@@ -69,35 +69,70 @@ MODULE_PARM_DESC(queue_depth, "Tagged queue depth per device, 1-64 (default: 32)
 /* ------------------------------------------------------------------ */
 
 /*
+ * Ask the reset work for a re-initialisation (firmware error, mailbox
+ * timeout).  Callable in any context; nothing is scheduled once removal
+ * or shutdown has begun.
+ */
+static void qlisp_schedule_reset(struct qlisp_host *ha)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(ha->lock, flags);
+	if (!ha->removing) {
+		ha->reset_pending = true;
+		schedule_work(&ha->reset_work);
+	}
+	spin_unlock_irqrestore(ha->lock, flags);
+}
+
+/*
  * Run one mailbox command.  @mb holds the incoming values on entry and the
  * outgoing ones on return; @in and @out are bit masks of the mailboxes
  * written and read.  Before interrupts are enabled (bring-up and reset,
  * the FLAG_NOINTR case of the Solaris driver) the completion is polled;
  * afterwards the interrupt handler hands it over.  Sleeps.
  *
+ * A command that gets no answer in time leaves the chip in an unknown state
+ * with its answer possibly still to come.  No further mailbox command is
+ * started until the chip has been reset (qlisp_reset_chip() clears
+ * @mbox_dead), so that the late answer is never taken for the next
+ * command's; if the chip was in service, the reset work re-initialises it.
+ *
  * Return: 0 when the firmware answered 0x4000, -EIO with the status in
- * mb[0] for any other answer, -ETIMEDOUT if it did not answer in time.
+ * mb[0] for any other answer or when a timed-out command still awaits the
+ * chip reset, -ETIMEDOUT if it did not answer in time.
  */
 static int qlisp_mbox(struct qlisp_host *ha, u16 *mb, u8 in, u8 out,
 		      unsigned int timeout_ms)
 {
 	unsigned long deadline;
+	bool irq_mode, online;
 	int i, ret = 0;
 
 	might_sleep();
 	mutex_lock(&ha->mbox_mutex);
-	if (ha->intr_enabled) {
-		spin_lock_irq(ha->lock);
+	spin_lock_irq(ha->lock);
+	if (ha->mbox_dead) {
+		spin_unlock_irq(ha->lock);
+		mutex_unlock(&ha->mbox_mutex);
+		dev_warn_ratelimited(&ha->pdev->dev,
+				     "mailbox command 0x%02x not sent: the chip awaits its reset\n",
+				     mb[0]);
+		return -EIO;
+	}
+	/* one read of the mode, under the lock, for the whole command */
+	irq_mode = ha->intr_enabled;
+	if (irq_mode) {
 		reinit_completion(&ha->mbox_done);
 		ha->mbox_busy = true;
-		spin_unlock_irq(ha->lock);
 	}
+	spin_unlock_irq(ha->lock);
 	for (i = 0; i < ISP_NMBOX; i++)
 		if (in & BIT(i))
 			qlisp_wr(ha, ISP_MBOX(i), mb[i]);
 	qlisp_wr(ha, ISP_HCCR, HCCR_SET_HOST_INT);
 
-	if (ha->intr_enabled) {
+	if (irq_mode) {
 		if (!wait_for_completion_timeout(&ha->mbox_done,
 						 msecs_to_jiffies(timeout_ms)))
 			ret = -ETIMEDOUT;
@@ -141,8 +176,16 @@ static int qlisp_mbox(struct qlisp_host *ha, u16 *mb, u8 in, u8 out,
 done:
 	if (ret == -ETIMEDOUT) {
 		qlisp_wr(ha, ISP_HCCR, HCCR_CLR_HOST_INT);
-		dev_err(&ha->pdev->dev, "mailbox command 0x%02x timed out\n",
-			mb[0]);
+		spin_lock_irq(ha->lock);
+		ha->mbox_dead = true;
+		online = ha->online;
+		spin_unlock_irq(ha->lock);
+		ha->stat_mbox_timeouts++;
+		dev_err(&ha->pdev->dev, "mailbox command 0x%02x timed out%s\n",
+			mb[0], online ? ", resetting the chip" : "");
+		/* offline, the bring-up that owns the chip fails and resets */
+		if (online)
+			qlisp_schedule_reset(ha);
 	} else if (mb[0] != MBS_COMPLETE) {
 		ret = -EIO;
 	}
@@ -406,6 +449,10 @@ static int qlisp_reset_chip(struct qlisp_host *ha)
 	qlisp_wr(ha, ISP_HCCR, HCCR_RESET_RISC);
 	usleep_range(100, 200);
 	qlisp_wr(ha, ISP_SEMA, 0);
+	/* whatever a timed-out mailbox command left behind is gone now */
+	spin_lock_irq(ha->lock);
+	ha->mbox_dead = false;
+	spin_unlock_irq(ha->lock);
 
 	conf1 = ha->set.fifo_threshold << CONF1_FIFO_SHIFT | CONF1_BURST;
 	qlisp_wr(ha, ISP_CONF1, conf1);
@@ -1020,8 +1067,10 @@ static void qlisp_async_event(struct qlisp_host *ha, u16 mb0,
 			"firmware error 0x%04x (0x%04x 0x%04x 0x%04x), resetting adapter\n",
 			mb0, qlisp_rd(ha, ISP_MBOX(1)),
 			qlisp_rd(ha, ISP_MBOX(2)), qlisp_rd(ha, ISP_MBOX(3)));
-		if (!ha->removing)
+		if (!ha->removing) {
+			ha->reset_pending = true;
 			schedule_work(&ha->reset_work);
+		}
 		break;
 	default:
 		dev_dbg(&ha->pdev->dev, "async event 0x%04x\n", mb0);
@@ -1300,6 +1349,9 @@ static int qlisp_reinit(struct qlisp_host *ha)
 	int i, ret;
 
 	mutex_lock(&ha->chip_mutex);
+	spin_lock_irq(ha->lock);
+	ha->reset_pending = false;
+	spin_unlock_irq(ha->lock);
 	qlisp_done_init(&d);
 	qlisp_disable_intr(ha);
 	spin_lock_irq(ha->lock);
@@ -1346,7 +1398,13 @@ static void qlisp_reset_work(struct work_struct *work)
 	struct qlisp_host *ha = container_of(work, struct qlisp_host,
 					     reset_work);
 
-	if (READ_ONCE(ha->removing))
+	bool pending;
+
+	spin_lock_irq(ha->lock);
+	pending = ha->reset_pending && !ha->removing;
+	spin_unlock_irq(ha->lock);
+	/* a host reset may have done the work already */
+	if (!pending)
 		return;
 	scsi_block_requests(ha->shost);
 	qlisp_reinit(ha);
@@ -1430,11 +1488,11 @@ static ssize_t stats_show(struct device *dev, struct device_attribute *attr,
 	struct qlisp_host *ha = qlisp_dev_to_ha(dev);
 
 	return sysfs_emit(buf,
-			  "interrupts=%lu responses=%lu host_busy=%lu bad_handles=%lu resets=%lu index_reads=%lu early_entries=%lu bad_indexes=%lu\n",
+			  "interrupts=%lu responses=%lu host_busy=%lu bad_handles=%lu resets=%lu index_reads=%lu early_entries=%lu bad_indexes=%lu mbox_timeouts=%lu\n",
 			  ha->stat_intrs, ha->stat_responses, ha->stat_busy,
 			  ha->stat_bad_handles, ha->stat_resets,
 			  ha->stat_rsp_index_reads, ha->stat_rsp_early,
-			  ha->stat_rsp_bad_index);
+			  ha->stat_rsp_bad_index, ha->stat_mbox_timeouts);
 }
 static DEVICE_ATTR_RO(stats);
 
