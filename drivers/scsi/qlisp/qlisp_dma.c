@@ -113,12 +113,15 @@ void qlisp_req_retired(struct qlisp_host *ha, u16 end)
  * Writing the request-in index to mailbox 4 is the doorbell; writew()
  * orders it after the entries written to coherent memory.  One doorbell
  * hands over every entry filled since the last one, so the write is left
- * out when nothing new was filled.  Caller holds @ha->lock.
+ * out when nothing new was filled.  No doorbell rings while the chip is
+ * offline: bring-up and re-initialisation use mailbox 4 as a parameter
+ * (LOAD_RAM, INIT_REQUEST_QUEUE) and start the rings afresh.  Caller holds
+ * @ha->lock.
  */
 void qlisp_req_post(struct qlisp_host *ha)
 {
 	lockdep_assert_held(ha->lock);
-	if (ha->req_in == ha->req_posted)
+	if (!ha->online || ha->req_in == ha->req_posted)
 		return;
 	qlisp_wr(ha, ISP_MBOX(4), ha->req_in);
 	ha->req_posted = ha->req_in;

@@ -1067,6 +1067,8 @@ static void qlisp_async_event(struct qlisp_host *ha, u16 mb0,
 			"firmware error 0x%04x (0x%04x 0x%04x 0x%04x), resetting adapter\n",
 			mb0, qlisp_rd(ha, ISP_MBOX(1)),
 			qlisp_rd(ha, ISP_MBOX(2)), qlisp_rd(ha, ISP_MBOX(3)));
+		/* the RISC has stopped: no doorbell, no command until reset */
+		ha->online = false;
 		if (!ha->removing) {
 			ha->reset_pending = true;
 			schedule_work(&ha->reset_work);
@@ -1260,9 +1262,10 @@ static int qlisp_eh_abort(struct scsi_cmnd *cmd)
 	struct qlisp_cmd_priv *priv = qlisp_priv(cmd);
 	u16 mb[ISP_NMBOX] = { MBC_ABORT, sdev->id << 8 | (u8)sdev->lun };
 	u32 handle, tag;
-	bool ours;
-	int ret;
+	bool ours, online;
+	int ret, err;
 
+	mutex_lock(&ha->chip_mutex);
 	spin_lock_irq(ha->lock);
 	handle = priv->handle;
 	tag = handle - 1;
@@ -1274,69 +1277,114 @@ static int qlisp_eh_abort(struct scsi_cmnd *cmd)
 			      "request entries were built but never posted\n");
 		qlisp_req_post(ha);
 	}
+	online = ha->online;
 	spin_unlock_irq(ha->lock);
-	if (!ours)
-		return SUCCESS;		/* already completed */
+	if (!ours) {
+		ret = SUCCESS;		/* already completed */
+		goto out;
+	}
+	/* offline: the chip awaits its reset; escalate to the host reset */
+	ret = FAILED;
+	if (!online)
+		goto out;
 
 	mb[2] = handle >> 16;
 	mb[3] = handle & 0xffff;
-	ret = qlisp_mbox(ha, mb, 0x0f, 0x01, QLISP_MBOX_TIMEOUT_MS);
+	err = qlisp_mbox(ha, mb, 0x0f, 0x01, QLISP_MBOX_TIMEOUT_MS);
 	sdev_printk(KERN_INFO, sdev, "abort handle %u: %s (0x%04x)\n", handle,
-		    ret ? "refused" : "done", mb[0]);
+		    err ? "refused" : "done", mb[0]);
 	/* either way: done only once the firmware has given it back */
 	if (wait_event_timeout(ha->drain_wq,
 			       READ_ONCE(ha->cmds[tag]) != cmd,
-			       ret ? HZ : QLISP_DRAIN_TIMEOUT))
-		return SUCCESS;
-	return FAILED;
+			       err ? HZ : QLISP_DRAIN_TIMEOUT))
+		ret = SUCCESS;
+out:
+	mutex_unlock(&ha->chip_mutex);
+	return ret;
 }
 
-static int qlisp_eh_device_reset(struct scsi_cmnd *cmd)
+/* Is the chip in service?  Caller owns the chip (@chip_mutex). */
+static bool qlisp_online(struct qlisp_host *ha)
 {
-	struct scsi_device *sdev = cmd->device;
-	struct qlisp_host *ha = shost_priv(sdev->host);
+	bool online;
+
+	spin_lock_irq(ha->lock);
+	online = ha->online;
+	spin_unlock_irq(ha->lock);
+	return online;
+}
+
+/*
+ * Queue the marker that lets the firmware resume a nexus after a reset.
+ * The request ring belongs to the chip only while it is online; a full
+ * ring leaves the marker to the interrupt path or the next command (as a
+ * sync-all marker, which covers every nexus).
+ */
+static void qlisp_reset_marker(struct qlisp_host *ha, u8 target, u8 lun,
+			       u8 modifier)
+{
 	unsigned long flags;
 
-	if (qlisp_mbox_simple(ha, MBC_ABORT_DEVICE,
-			      sdev->id << 8 | (u8)sdev->lun, 0, 0))
-		return FAILED;
 	spin_lock_irqsave(ha->lock, flags);
-	if (qlisp_req_reserve(ha, 1)) {
-		qlisp_put_marker(ha, sdev->id, sdev->lun, MK_SYNC_DEVICE);
+	if (ha->online && qlisp_req_reserve(ha, 1)) {
+		qlisp_put_marker(ha, target, lun, modifier);
 		qlisp_req_post(ha);
 	} else {
 		ha->marker_pending = true;
 	}
 	spin_unlock_irqrestore(ha->lock, flags);
-	return qlisp_drain(ha, sdev->id, sdev->lun);
+}
+
+/*
+ * The device, target and bus resets own the chip from the mailbox command
+ * to the end of the drain, so that a re-initialisation (reset work, host
+ * reset) cannot run in between and no other mailbox user can interleave.
+ */
+static int qlisp_eh_device_reset(struct scsi_cmnd *cmd)
+{
+	struct scsi_device *sdev = cmd->device;
+	struct qlisp_host *ha = shost_priv(sdev->host);
+	int ret = FAILED;
+
+	mutex_lock(&ha->chip_mutex);
+	if (!qlisp_online(ha) ||
+	    qlisp_mbox_simple(ha, MBC_ABORT_DEVICE,
+			      sdev->id << 8 | (u8)sdev->lun, 0, 0))
+		goto out;
+	qlisp_reset_marker(ha, sdev->id, sdev->lun, MK_SYNC_DEVICE);
+	ret = qlisp_drain(ha, sdev->id, sdev->lun);
+out:
+	mutex_unlock(&ha->chip_mutex);
+	return ret;
 }
 
 static int qlisp_eh_target_reset(struct scsi_cmnd *cmd)
 {
 	struct scsi_device *sdev = cmd->device;
 	struct qlisp_host *ha = shost_priv(sdev->host);
-	unsigned long flags;
+	int ret = FAILED;
 
-	if (qlisp_mbox_simple(ha, MBC_ABORT_TARGET, sdev->id << 8, 1, 0))
-		return FAILED;
-	spin_lock_irqsave(ha->lock, flags);
-	if (qlisp_req_reserve(ha, 1)) {
-		qlisp_put_marker(ha, sdev->id, 0, MK_SYNC_TARGET);
-		qlisp_req_post(ha);
-	} else {
-		ha->marker_pending = true;
-	}
-	spin_unlock_irqrestore(ha->lock, flags);
-	return qlisp_drain(ha, sdev->id, -1);
+	mutex_lock(&ha->chip_mutex);
+	if (!qlisp_online(ha) ||
+	    qlisp_mbox_simple(ha, MBC_ABORT_TARGET, sdev->id << 8, 1, 0))
+		goto out;
+	qlisp_reset_marker(ha, sdev->id, 0, MK_SYNC_TARGET);
+	ret = qlisp_drain(ha, sdev->id, -1);
+out:
+	mutex_unlock(&ha->chip_mutex);
+	return ret;
 }
 
 static int qlisp_eh_bus_reset(struct scsi_cmnd *cmd)
 {
 	struct qlisp_host *ha = shost_priv(cmd->device->host);
+	int ret = FAILED;
 
-	if (qlisp_bus_reset(ha))
-		return FAILED;
-	return qlisp_drain(ha, -1, -1);
+	mutex_lock(&ha->chip_mutex);
+	if (qlisp_online(ha) && !qlisp_bus_reset(ha))
+		ret = qlisp_drain(ha, -1, -1);
+	mutex_unlock(&ha->chip_mutex);
+	return ret;
 }
 
 /*
@@ -1351,6 +1399,7 @@ static int qlisp_reinit(struct qlisp_host *ha)
 	mutex_lock(&ha->chip_mutex);
 	spin_lock_irq(ha->lock);
 	ha->reset_pending = false;
+	ha->online = false;
 	spin_unlock_irq(ha->lock);
 	qlisp_done_init(&d);
 	qlisp_disable_intr(ha);
@@ -1614,7 +1663,10 @@ static int qlisp_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		dev_err(&pdev->dev, "cannot get IRQ %d\n", pdev->irq);
 		goto err_free;
 	}
+	/* the reset work may be asked for as soon as interrupts are on */
+	mutex_lock(&ha->chip_mutex);
 	ret = qlisp_chip_init(ha);
+	mutex_unlock(&ha->chip_mutex);
 	if (ret)
 		goto err_irq;
 	shost->can_queue = min_t(int, QLISP_CAN_QUEUE, ha->fw_max_cmds);
