@@ -32,6 +32,9 @@
 #define QLISP_FW_ORG		0x1000
 #define QLISP_MBOX_TIMEOUT_MS	5000
 #define QLISP_DRAIN_TIMEOUT	(10 * HZ)
+/* re-initialisation attempts, the first retry after 100 ms, doubling */
+#define QLISP_REINIT_TRIES	6
+#define QLISP_REINIT_DELAY_MS	100
 
 static char *firmware = "auto";
 module_param(firmware, charp, 0444);
@@ -484,6 +487,31 @@ static int qlisp_reset_chip(struct qlisp_host *ha)
 	return 0;
 }
 
+/*
+ * Stop the chip: soft reset of the whole chip (the DMA channels and the
+ * RISC), waited for, then the RISC held in reset.  When this returns the
+ * chip no longer reads or writes host memory, so the rings and the
+ * commands' buffers may be given back.  Sleeps; bounded.
+ */
+static void qlisp_halt_chip(struct qlisp_host *ha)
+{
+	unsigned long deadline;
+
+	qlisp_wr(ha, ISP_HCCR, HCCR_PAUSE_RISC);
+	qlisp_wr(ha, ISP_ICR, ICR_SOFT_RESET);
+	usleep_range(100, 200);
+	deadline = jiffies + msecs_to_jiffies(1000);
+	while (qlisp_rd(ha, ISP_ICR) & ICR_SOFT_RESET) {
+		if (time_after(jiffies, deadline)) {
+			dev_err(&ha->pdev->dev, "chip reset did not finish\n");
+			break;
+		}
+		usleep_range(100, 200);
+	}
+	qlisp_wr(ha, ISP_HCCR, HCCR_RESET_RISC);
+	qlisp_wr(ha, ISP_ICR, 0);
+}
+
 static int qlisp_mailbox_test(struct qlisp_host *ha)
 {
 	static const u16 pat[ISP_NMBOX] = {
@@ -512,13 +540,21 @@ static int qlisp_start_fw(struct qlisp_host *ha)
 {
 	u16 mb[ISP_NMBOX] = { MBC_ABOUT_FIRMWARE };
 	int start = QLISP_FW_ORG;
+	bool need_file = ha->fw_from_file || !strcmp(firmware, "file");
 	int ret;
 
 	ha->fw_from_file = false;
 	if (ha->fw) {
 		start = qlisp_load_fw(ha);
-		if (start < 0 && !strcmp(firmware, "file"))
+		/*
+		 * A re-initialisation keeps the firmware the adapter ran: a
+		 * load that failed (a transient DMA fault) fails the attempt
+		 * instead of falling back to the ROM's older firmware.
+		 */
+		if (start < 0 && need_file) {
+			ha->fw_from_file = need_file && ha->fw;
 			return start;
+		}
 		ha->fw_from_file = start >= 0;
 		if (start < 0) {
 			dev_warn(&ha->pdev->dev,
@@ -1188,8 +1224,11 @@ static QLISP_QC_RET qlisp_queuecommand(struct Scsi_Host *shost,
 	entries = qlisp_entries_for_segs(nseg);
 
 	spin_lock_irqsave(ha->lock, flags);
-	if (unlikely(!ha->online || ha->cmds[tag]))
+	if (unlikely(!ha->online || ha->cmds[tag])) {
+		if (ha->dead)
+			goto no_connect;
 		goto busy;
+	}
 	if (unlikely(ha->marker_pending)) {
 		if (!qlisp_req_reserve(ha, entries + 1))
 			goto busy;
@@ -1208,6 +1247,14 @@ static QLISP_QC_RET qlisp_queuecommand(struct Scsi_Host *shost,
 	if (cmd->flags & SCMD_LAST)
 		qlisp_req_post(ha);
 	spin_unlock_irqrestore(ha->lock, flags);
+	return 0;
+
+no_connect:
+	/* re-initialisation failed for good (logged once by qlisp_reinit) */
+	spin_unlock_irqrestore(ha->lock, flags);
+	scsi_dma_unmap(cmd);
+	cmd->result = DID_NO_CONNECT << 16;
+	scsi_done(cmd);
 	return 0;
 
 busy:
@@ -1388,12 +1435,19 @@ static int qlisp_eh_bus_reset(struct scsi_cmnd *cmd)
 }
 
 /*
- * Full re-initialisation: stop the chip, hand every outstanding command
- * back with DID_RESET, and bring the chip up again from its reset.
+ * Full re-initialisation: stop the chip and its DMA, hand every outstanding
+ * command back with DID_RESET, and bring the chip up again from its reset.
+ * A failed bring-up is retried with a doubling delay (a bus mastering or
+ * parity fault is usually transient); when every attempt fails the adapter
+ * is declared dead, once, and every command is completed at once with
+ * DID_NO_CONNECT instead of being held busy for ever.  A later host reset
+ * (sg_reset -H) tries again.  Caller must not hold @chip_mutex.
  */
 static int qlisp_reinit(struct qlisp_host *ha)
 {
+	unsigned int try, delay = QLISP_REINIT_DELAY_MS;
 	struct qlisp_done d;
+	bool was_dead;
 	int i, ret;
 
 	mutex_lock(&ha->chip_mutex);
@@ -1403,9 +1457,9 @@ static int qlisp_reinit(struct qlisp_host *ha)
 	spin_unlock_irq(ha->lock);
 	qlisp_done_init(&d);
 	qlisp_disable_intr(ha);
+	/* no command goes back before the chip has stopped touching memory */
+	qlisp_halt_chip(ha);
 	spin_lock_irq(ha->lock);
-	ha->online = false;
-	qlisp_wr(ha, ISP_HCCR, HCCR_PAUSE_RISC);
 	for (i = 0; i < QLISP_CAN_QUEUE; i++) {
 		struct scsi_cmnd *cmd = ha->cmds[i];
 
@@ -1418,17 +1472,40 @@ static int qlisp_reinit(struct qlisp_host *ha)
 		qlisp_finish(&d, cmd);
 	}
 	ha->marker_pending = false;
+	was_dead = ha->dead;
 	spin_unlock_irq(ha->lock);
 	qlisp_done_all(ha, &d);
 
 	ha->stat_resets++;
-	ret = qlisp_chip_init(ha);
+	for (try = 1; ; try++) {
+		ret = qlisp_chip_init(ha);
+		if (!ret || try == QLISP_REINIT_TRIES || READ_ONCE(ha->removing))
+			break;
+		ha->stat_reinit_retries++;
+		dev_warn(&ha->pdev->dev,
+			 "adapter re-initialisation failed (%d), attempt %u of %u in %u ms\n",
+			 ret, try + 1, QLISP_REINIT_TRIES, delay);
+		msleep(delay);
+		delay *= 2;
+	}
 	if (ret) {
-		dev_err(&ha->pdev->dev, "adapter re-initialisation failed\n");
+		/* the chip may have been given the rings: stop it for good */
+		qlisp_disable_intr(ha);
+		qlisp_halt_chip(ha);
+		spin_lock_irq(ha->lock);
+		ha->dead = true;
+		spin_unlock_irq(ha->lock);
+		if (!was_dead)
+			dev_err(&ha->pdev->dev,
+				"adapter re-initialisation failed %u times: adapter offline, commands fail with DID_NO_CONNECT\n",
+				QLISP_REINIT_TRIES);
 	} else {
 		spin_lock_irq(ha->lock);
+		ha->dead = false;
 		scsi_report_bus_reset(ha->shost, 0);
 		spin_unlock_irq(ha->lock);
+		if (was_dead)
+			dev_info(&ha->pdev->dev, "adapter back in service\n");
 	}
 	mutex_unlock(&ha->chip_mutex);
 	return ret;
@@ -1537,11 +1614,12 @@ static ssize_t stats_show(struct device *dev, struct device_attribute *attr,
 	struct qlisp_host *ha = qlisp_dev_to_ha(dev);
 
 	return sysfs_emit(buf,
-			  "interrupts=%lu responses=%lu host_busy=%lu bad_handles=%lu resets=%lu index_reads=%lu early_entries=%lu bad_indexes=%lu mbox_timeouts=%lu\n",
+			  "interrupts=%lu responses=%lu host_busy=%lu bad_handles=%lu resets=%lu index_reads=%lu early_entries=%lu bad_indexes=%lu mbox_timeouts=%lu reinit_retries=%lu dead=%u\n",
 			  ha->stat_intrs, ha->stat_responses, ha->stat_busy,
 			  ha->stat_bad_handles, ha->stat_resets,
 			  ha->stat_rsp_index_reads, ha->stat_rsp_early,
-			  ha->stat_rsp_bad_index, ha->stat_mbox_timeouts);
+			  ha->stat_rsp_bad_index, ha->stat_mbox_timeouts,
+			  ha->stat_reinit_retries, READ_ONCE(ha->dead));
 }
 static DEVICE_ATTR_RO(stats);
 
@@ -1686,10 +1764,19 @@ static int qlisp_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	return 0;
 
 err_stop:
-	qlisp_disable_intr(ha);
-	qlisp_wr(ha, ISP_ICR, ICR_SOFT_RESET);
 err_irq:
+	/*
+	 * No reset work may run on after probe, and the chip may hold the
+	 * rings' addresses (a failed interrupt check comes after the ring
+	 * set-up): it is stopped before they are freed.
+	 */
+	spin_lock_irq(ha->lock);
+	ha->removing = true;
+	ha->online = false;
+	spin_unlock_irq(ha->lock);
 	qlisp_disable_intr(ha);
+	cancel_work_sync(&ha->reset_work);
+	qlisp_halt_chip(ha);
 	free_irq(pdev->irq, ha);
 err_free:
 	if (ha->req_ring)
@@ -1703,15 +1790,23 @@ err_free:
 	return ret;
 }
 
-/* Quiesce the chip: no interrupts, no DMA. */
+/*
+ * Quiesce the chip for good (remove, shutdown): no reset work, no
+ * interrupts, no DMA.  Waits for an error handler step that owns the chip.
+ */
 static void qlisp_stop(struct qlisp_host *ha)
 {
-	qlisp_disable_intr(ha);
+	spin_lock_irq(ha->lock);
+	ha->removing = true;
+	spin_unlock_irq(ha->lock);
+	cancel_work_sync(&ha->reset_work);
+	mutex_lock(&ha->chip_mutex);
 	spin_lock_irq(ha->lock);
 	ha->online = false;
 	spin_unlock_irq(ha->lock);
-	qlisp_wr(ha, ISP_HCCR, HCCR_PAUSE_RISC);
-	qlisp_wr(ha, ISP_ICR, ICR_SOFT_RESET);
+	qlisp_disable_intr(ha);
+	qlisp_halt_chip(ha);
+	mutex_unlock(&ha->chip_mutex);
 }
 
 static void qlisp_remove(struct pci_dev *pdev)
