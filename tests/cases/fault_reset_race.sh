@@ -41,6 +41,8 @@ grep -q 'err= *0' /tmp/fio-race.out || fail "fio error status"
 c1=$(host_qom_get stat-chip-resets)
 [ "$c1" -ge $((c0 + rounds)) ] || fail "$((c1 - c0)) chip resets for $rounds system errors"
 dmesg_since_start | grep -q 're-initialisation failed' && fail "an adapter re-initialisation failed"
+# the first command after the resets may get the unit attention they raised
+sg_turs "$sgb" >/dev/null 2>&1
 must sg_turs "$sgb"
 must dd if="$dev" of=/dev/null bs=64k count=16 iflag=direct
 dmesg_allow 'firmware error 0x8002|resetting adapter|resetting the chip|Power-on or device reset occurred|timing out command|timed out|abort handle|reset|awaits its reset|mailbox command 0x1[5-8]'
