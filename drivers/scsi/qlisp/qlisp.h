@@ -125,6 +125,7 @@
 #define ET_CONTINUATION		0x02
 #define ET_STATUS		0x03
 #define ET_MARKER		0x04
+#define ET_EXT_COMMAND		0x05
 
 #define EF_FULL			0x02
 #define EF_BAD_HEADER		0x04
@@ -142,7 +143,9 @@
 
 #define CMD_ENTRY_SEGS		4
 #define CONT_ENTRY_SEGS		7
-#define QLISP_MAX_CDB		12
+#define QLISP_MAX_CDB		12	/* in a type-1 command entry */
+#define QLISP_EXT_CDB		44	/* room in a type-5 entry */
+#define QLISP_MAX_CMD_LEN	16	/* max_cmd_len: READ/WRITE(16) */
 
 struct qlisp_entry_header {
 	u8 type;
@@ -168,6 +171,20 @@ struct qlisp_cmd_entry {			/* type 1 */
 	__le16 seg_count;
 	u8 cdb[QLISP_MAX_CDB];
 	struct qlisp_dseg seg[CMD_ENTRY_SEGS];
+} __packed;
+
+/* type 5: a CDB of up to 44 bytes, every data segment in continuations */
+struct qlisp_ext_cmd_entry {
+	struct qlisp_entry_header hdr;
+	__le32 handle;
+	u8 lun;
+	u8 target;
+	__le16 cdb_len;
+	__le16 flags;
+	__le16 reserved;
+	__le16 timeout;
+	__le16 seg_count;
+	u8 cdb[QLISP_EXT_CDB];
 } __packed;
 
 struct qlisp_cont_entry {			/* type 2 */
@@ -368,7 +385,7 @@ static inline void qlisp_wr(struct qlisp_host *ha, unsigned int reg, u16 val)
 }
 
 /* qlisp_dma.c */
-unsigned int qlisp_entries_for_segs(unsigned int nseg);
+unsigned int qlisp_entries_for_cmd(unsigned int nseg, unsigned int cdb_len);
 int qlisp_build_command(struct qlisp_host *ha, struct scsi_cmnd *cmd,
 			int nseg, u32 handle);
 void qlisp_put_marker(struct qlisp_host *ha, u8 target, u8 lun, u8 modifier);

@@ -1211,7 +1211,8 @@ static QLISP_QC_RET qlisp_queuecommand(struct Scsi_Host *shost,
 	QLISP_QC_RET ret = 0;
 	int nseg;
 
-	if (unlikely(tag >= QLISP_CAN_QUEUE || cmd->cmd_len > QLISP_MAX_CDB)) {
+	if (unlikely(tag >= QLISP_CAN_QUEUE ||
+		     cmd->cmd_len > QLISP_MAX_CMD_LEN)) {
 		cmd->result = DID_ERROR << 16;
 		scsi_done(cmd);
 		goto post_earlier;
@@ -1221,7 +1222,7 @@ static QLISP_QC_RET qlisp_queuecommand(struct Scsi_Host *shost,
 		ret = SCSI_MLQUEUE_HOST_BUSY;
 		goto post_earlier;
 	}
-	entries = qlisp_entries_for_segs(nseg);
+	entries = qlisp_entries_for_cmd(nseg, cmd->cmd_len);
 
 	spin_lock_irqsave(ha->lock, flags);
 	if (unlikely(!ha->online || ha->cmds[tag])) {
@@ -1727,7 +1728,7 @@ static int qlisp_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	shost->max_id = QLISP_MAX_TARGETS;
 	shost->max_lun = QLISP_MAX_LUNS;
 	shost->max_channel = 0;
-	shost->max_cmd_len = QLISP_MAX_CDB;
+	shost->max_cmd_len = QLISP_MAX_CMD_LEN;
 	shost->irq = pdev->irq;
 
 	qlisp_get_fw(ha);
