@@ -19,7 +19,7 @@ SUITE = {
     ],
     "cases": ["attach", "sg_basic", "sg_dd", "fio_verify", "ext4",
               "continuation", "qd32", "hotpath", "fio_jobs8", "sg_reset", "reload",
-              "rsp_index"],
+              "rsp_index", "pci_rebind"],
     "case_timeout": 240,
     "timeouts": {"attach": 150, "fio_verify": 360, "reload": 300},
     "guest": {
