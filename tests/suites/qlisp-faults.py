@@ -21,7 +21,9 @@ SUITE = {
     ],
     "cases": ["attach", "fault_irq", "fault_timeout", "fault_escalate", "fault_busreset",
               "fault_syserr", "fault_seltimeout", "fault_status",
-              "fault_corrupt", "fault_badentry", "blkdebug_lba", "soak", "hotplug"],
+              "fault_corrupt", "fault_badentry", "blkdebug_lba", "soak", "hotplug",
+              "fault_mbox_timeout", "fault_reset_race",
+              "fault_busmaster"],
     # bounded soak for CI; longer runs: edit or copy this suite
     "kernel_args": ["vmt_soak=120"],
     "case_timeout": 240,

@@ -18,7 +18,8 @@ SUITE = {
         {"target": 3, "lun": 2, "size_mib": 136},
     ],
     "cases": ["attach", "sg_basic", "sg_dd", "fio_verify", "ext4",
-              "continuation", "qd32", "hotpath", "fio_jobs8", "sg_reset", "reload"],
+              "continuation", "qd32", "hotpath", "fio_jobs8", "sg_reset", "reload",
+              "rsp_index", "pci_rebind"],
     "case_timeout": 240,
     "timeouts": {"attach": 150, "fio_verify": 360, "reload": 300},
     "guest": {

@@ -125,6 +125,7 @@
 #define ET_CONTINUATION		0x02
 #define ET_STATUS		0x03
 #define ET_MARKER		0x04
+#define ET_EXT_COMMAND		0x05
 
 #define EF_FULL			0x02
 #define EF_BAD_HEADER		0x04
@@ -142,7 +143,9 @@
 
 #define CMD_ENTRY_SEGS		4
 #define CONT_ENTRY_SEGS		7
-#define QLISP_MAX_CDB		12
+#define QLISP_MAX_CDB		12	/* in a type-1 command entry */
+#define QLISP_EXT_CDB		44	/* room in a type-5 entry */
+#define QLISP_MAX_CMD_LEN	16	/* max_cmd_len: READ/WRITE(16) */
 
 struct qlisp_entry_header {
 	u8 type;
@@ -168,6 +171,20 @@ struct qlisp_cmd_entry {			/* type 1 */
 	__le16 seg_count;
 	u8 cdb[QLISP_MAX_CDB];
 	struct qlisp_dseg seg[CMD_ENTRY_SEGS];
+} __packed;
+
+/* type 5: a CDB of up to 44 bytes, every data segment in continuations */
+struct qlisp_ext_cmd_entry {
+	struct qlisp_entry_header hdr;
+	__le32 handle;
+	u8 lun;
+	u8 target;
+	__le16 cdb_len;
+	__le16 flags;
+	__le16 reserved;
+	__le16 timeout;
+	__le16 seg_count;
+	u8 cdb[QLISP_EXT_CDB];
 } __packed;
 
 struct qlisp_cont_entry {			/* type 2 */
@@ -259,7 +276,8 @@ struct qlisp_settings {
 
 /**
  * struct qlisp_cmd_priv - per-command driver data (scsi_cmd_priv())
- * @handle: blk-mq tag sent to the firmware, valid while @active
+ * @handle: blk-mq tag + 1 sent to the firmware (0 is no handle), valid
+ *	while @active
  * @active: owned by the firmware; only the completion path clears it
  * @req_end: request-ring index just past the command's entries
  * @next: link in a list of commands completed under the lock and handed
@@ -276,15 +294,25 @@ struct qlisp_cmd_priv {
  * struct qlisp_host - one ISP adapter
  *
  * Locking:
+ * - @chip_mutex makes one owner of the chip at a time: whoever brings it
+ *   up or re-initialises it (probe, qlisp_reinit() from the reset work or
+ *   the host reset), and every error handler step (abort, device, target
+ *   and bus reset), holds it for the whole operation, mailbox commands,
+ *   markers and drains included.  It is taken before @mbox_mutex.
  * - @lock (the Scsi_Host's host_lock) protects the request ring (@req_in,
- *   @req_out, @req_posted, @marker_pending), the response ring (@rsp_out and
- *   the entries' stamps), the handle table @cmds, @online and @removing.
+ *   @req_out, @req_posted, @marker_pending), the response ring (@rsp_out,
+ *   @rsp_in and the entries' stamps), the handle table @cmds, @online,
+ *   @dead, @intr_enabled, @mbox_dead, @reset_pending and @removing.
  *   It is taken with interrupts disabled in process context and plainly in
  *   the interrupt handler.  The midlayer also requires it around
- *   scsi_report_bus_reset().
+ *   scsi_report_bus_reset().  Mailbox 4 (the doorbell) is written only
+ *   under @lock and only while @online: bring-up uses mailbox 4 as a
+ *   parameter (LOAD_RAM, INIT_REQUEST_QUEUE) and runs offline.
  * - @mbox_mutex serialises mailbox commands (process context only).
  *   @mbox_busy, @mbox_out and @mbox_done hand a completion from the
- *   interrupt handler to the waiter; they are written under @lock.
+ *   interrupt handler to the waiter; they are written under @lock.  After
+ *   a mailbox command timed out (@mbox_dead) no other one is started until
+ *   the chip has been reset: the late answer must not be taken for it.
  * - Register reads of the outgoing mailboxes are done by the mailbox
  *   owner while interrupts are off (polled mode) or by the interrupt
  *   handler under @lock.
@@ -304,9 +332,13 @@ struct qlisp_host {
 	u16 req_out;		/* firmware's request-out, as last known */
 	u16 req_posted;		/* request-in as last written to the chip */
 	u16 rsp_out;		/* next entry we consume */
+	u16 rsp_in;		/* response-in as last read from mailbox 5 */
 	bool marker_pending;
 	bool online;
+	bool dead;		/* re-initialisation failed for good */
 	bool intr_enabled;
+	bool mbox_dead;		/* a mailbox command timed out: reset first */
+	bool reset_pending;	/* reset_work has a re-initialisation to do */
 	bool removing;		/* set once by remove; stops reset_work */
 	struct scsi_cmnd *cmds[QLISP_CAN_QUEUE];
 	unsigned int nr_active;	/* entries of @cmds in use */
@@ -327,7 +359,7 @@ struct qlisp_host {
 	struct qlisp_settings set;
 
 	struct work_struct reset_work;
-	struct mutex reset_mutex;	/* one re-initialisation at a time */
+	struct mutex chip_mutex;	/* one owner of the chip; see above */
 
 	/* statistics (sysfs) */
 	unsigned long stat_intrs;
@@ -336,6 +368,10 @@ struct qlisp_host {
 	unsigned long stat_bad_handles;
 	unsigned long stat_resets;
 	unsigned long stat_rsp_index_reads;	/* mailbox 5 reads */
+	unsigned long stat_rsp_early;	/* entries seen before mailbox 5 */
+	unsigned long stat_rsp_bad_index;	/* impossible mailbox 5 reads */
+	unsigned long stat_mbox_timeouts;
+	unsigned long stat_reinit_retries;
 };
 
 static inline u16 qlisp_rd(struct qlisp_host *ha, unsigned int reg)
@@ -349,7 +385,7 @@ static inline void qlisp_wr(struct qlisp_host *ha, unsigned int reg, u16 val)
 }
 
 /* qlisp_dma.c */
-unsigned int qlisp_entries_for_segs(unsigned int nseg);
+unsigned int qlisp_entries_for_cmd(unsigned int nseg, unsigned int cdb_len);
 int qlisp_build_command(struct qlisp_host *ha, struct scsi_cmnd *cmd,
 			int nseg, u32 handle);
 void qlisp_put_marker(struct qlisp_host *ha, u8 target, u8 lun, u8 modifier);

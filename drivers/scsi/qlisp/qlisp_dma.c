@@ -41,14 +41,19 @@ static unsigned int qlisp_req_room(struct qlisp_host *ha)
 }
 
 /**
- * qlisp_entries_for_segs() - request entries needed for a transfer
+ * qlisp_entries_for_cmd() - request entries needed for a command
  * @nseg: number of mapped data segments
+ * @cdb_len: CDB length in bytes
  *
- * Return: 1 for up to four segments, plus one continuation entry for every
- * further seven.
+ * Return: for a CDB of up to 12 bytes (type-1 entry) 1 for up to four
+ * segments, plus one continuation entry for every further seven; for a
+ * longer CDB (type-5 entry, no in-line segments) 1 plus one continuation
+ * entry for every seven segments.
  */
-unsigned int qlisp_entries_for_segs(unsigned int nseg)
+unsigned int qlisp_entries_for_cmd(unsigned int nseg, unsigned int cdb_len)
 {
+	if (cdb_len > QLISP_MAX_CDB)
+		return 1 + DIV_ROUND_UP(nseg, CONT_ENTRY_SEGS);
 	if (nseg <= CMD_ENTRY_SEGS)
 		return 1;
 	return 1 + DIV_ROUND_UP(nseg - CMD_ENTRY_SEGS, CONT_ENTRY_SEGS);
@@ -113,12 +118,15 @@ void qlisp_req_retired(struct qlisp_host *ha, u16 end)
  * Writing the request-in index to mailbox 4 is the doorbell; writew()
  * orders it after the entries written to coherent memory.  One doorbell
  * hands over every entry filled since the last one, so the write is left
- * out when nothing new was filled.  Caller holds @ha->lock.
+ * out when nothing new was filled.  No doorbell rings while the chip is
+ * offline: bring-up and re-initialisation use mailbox 4 as a parameter
+ * (LOAD_RAM, INIT_REQUEST_QUEUE) and start the rings afresh.  Caller holds
+ * @ha->lock.
  */
 void qlisp_req_post(struct qlisp_host *ha)
 {
 	lockdep_assert_held(ha->lock);
-	if (ha->req_in == ha->req_posted)
+	if (!ha->online || ha->req_in == ha->req_posted)
 		return;
 	qlisp_wr(ha, ISP_MBOX(4), ha->req_in);
 	ha->req_posted = ha->req_in;
@@ -163,8 +171,12 @@ static void qlisp_set_dseg(struct qlisp_dseg *d, struct scatterlist *sg)
  * @nseg: number of mapped segments (0 for no data)
  * @handle: handle the firmware returns on completion (the blk-mq tag)
  *
- * Caller holds @ha->lock and has reserved qlisp_entries_for_segs(@nseg)
- * entries; the entries become visible to the chip with qlisp_req_post().
+ * A CDB of up to 12 bytes goes in a type-1 command entry with the first
+ * four segments; a longer one (up to QLISP_MAX_CMD_LEN, checked by the
+ * caller) in a type-5 extended command entry, which has room for the CDB
+ * only, and every segment goes in continuation entries.  Caller holds
+ * @ha->lock and has reserved qlisp_entries_for_cmd() entries; the entries
+ * become visible to the chip with qlisp_req_post().
  *
  * Return: number of request entries used.
  */
@@ -173,7 +185,10 @@ int qlisp_build_command(struct qlisp_host *ha, struct scsi_cmnd *cmd,
 {
 	struct scsi_device *sdev = cmd->device;
 	struct qlisp_cmd_entry *e = qlisp_req_entry(ha, ha->req_in);
-	unsigned int count = qlisp_entries_for_segs(nseg);
+	struct qlisp_ext_cmd_entry *x = qlisp_req_entry(ha, ha->req_in);
+	unsigned int count = qlisp_entries_for_cmd(nseg, cmd->cmd_len);
+	bool ext = cmd->cmd_len > QLISP_MAX_CDB;
+	unsigned int inline_segs = ext ? 0 : CMD_ENTRY_SEGS;
 	unsigned int timeout = scsi_cmd_to_rq(cmd)->timeout / HZ;
 	struct qlisp_cont_entry *c = NULL;
 	struct scatterlist *sg;
@@ -181,15 +196,23 @@ int qlisp_build_command(struct qlisp_host *ha, struct scsi_cmnd *cmd,
 	int i, slot = 0;
 
 	lockdep_assert_held(ha->lock);
-	memset(e, 0, sizeof(*e));
-	e->hdr.type = ET_COMMAND;
+	BUILD_BUG_ON(sizeof(*x) != QLISP_ENTRY_SIZE);
+	BUILD_BUG_ON(offsetof(struct qlisp_ext_cmd_entry, seg_count) !=
+		     offsetof(struct qlisp_cmd_entry, seg_count));
+	/* the type-1 and type-5 entries share bytes 0-19 */
+	memset(e, 0, QLISP_ENTRY_SIZE);
+	e->hdr.type = ext ? ET_EXT_COMMAND : ET_COMMAND;
 	e->hdr.count = count;
 	e->handle = cpu_to_le32(handle);
 	e->lun = sdev->lun;
 	e->target = sdev->id;
 	e->cdb_len = cpu_to_le16(cmd->cmd_len);
-	memcpy(e->cdb, cmd->cmnd, min_t(unsigned int, cmd->cmd_len,
-					QLISP_MAX_CDB));
+	if (ext)
+		memcpy(x->cdb, cmd->cmnd, min_t(unsigned int, cmd->cmd_len,
+						QLISP_EXT_CDB));
+	else
+		memcpy(e->cdb, cmd->cmnd, min_t(unsigned int, cmd->cmd_len,
+						QLISP_MAX_CDB));
 	if (cmd->sc_data_direction == DMA_FROM_DEVICE)
 		flags |= RF_DATA_IN;
 	else if (cmd->sc_data_direction == DMA_TO_DEVICE)
@@ -205,7 +228,7 @@ int qlisp_build_command(struct qlisp_host *ha, struct scsi_cmnd *cmd,
 	qlisp_req_advance(ha);
 
 	scsi_for_each_sg(cmd, sg, nseg, i) {
-		if (i < CMD_ENTRY_SEGS) {
+		if (i < inline_segs) {
 			qlisp_set_dseg(&e->seg[i], sg);
 			continue;
 		}

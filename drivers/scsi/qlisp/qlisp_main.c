@@ -32,6 +32,9 @@
 #define QLISP_FW_ORG		0x1000
 #define QLISP_MBOX_TIMEOUT_MS	5000
 #define QLISP_DRAIN_TIMEOUT	(10 * HZ)
+/* re-initialisation attempts, the first retry after 100 ms, doubling */
+#define QLISP_REINIT_TRIES	6
+#define QLISP_REINIT_DELAY_MS	100
 
 static char *firmware = "auto";
 module_param(firmware, charp, 0444);
@@ -69,35 +72,70 @@ MODULE_PARM_DESC(queue_depth, "Tagged queue depth per device, 1-64 (default: 32)
 /* ------------------------------------------------------------------ */
 
 /*
+ * Ask the reset work for a re-initialisation (firmware error, mailbox
+ * timeout).  Callable in any context; nothing is scheduled once removal
+ * or shutdown has begun.
+ */
+static void qlisp_schedule_reset(struct qlisp_host *ha)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(ha->lock, flags);
+	if (!ha->removing) {
+		ha->reset_pending = true;
+		schedule_work(&ha->reset_work);
+	}
+	spin_unlock_irqrestore(ha->lock, flags);
+}
+
+/*
  * Run one mailbox command.  @mb holds the incoming values on entry and the
  * outgoing ones on return; @in and @out are bit masks of the mailboxes
  * written and read.  Before interrupts are enabled (bring-up and reset,
  * the FLAG_NOINTR case of the Solaris driver) the completion is polled;
  * afterwards the interrupt handler hands it over.  Sleeps.
  *
+ * A command that gets no answer in time leaves the chip in an unknown state
+ * with its answer possibly still to come.  No further mailbox command is
+ * started until the chip has been reset (qlisp_reset_chip() clears
+ * @mbox_dead), so that the late answer is never taken for the next
+ * command's; if the chip was in service, the reset work re-initialises it.
+ *
  * Return: 0 when the firmware answered 0x4000, -EIO with the status in
- * mb[0] for any other answer, -ETIMEDOUT if it did not answer in time.
+ * mb[0] for any other answer or when a timed-out command still awaits the
+ * chip reset, -ETIMEDOUT if it did not answer in time.
  */
 static int qlisp_mbox(struct qlisp_host *ha, u16 *mb, u8 in, u8 out,
 		      unsigned int timeout_ms)
 {
 	unsigned long deadline;
+	bool irq_mode, online;
 	int i, ret = 0;
 
 	might_sleep();
 	mutex_lock(&ha->mbox_mutex);
-	if (ha->intr_enabled) {
-		spin_lock_irq(ha->lock);
+	spin_lock_irq(ha->lock);
+	if (ha->mbox_dead) {
+		spin_unlock_irq(ha->lock);
+		mutex_unlock(&ha->mbox_mutex);
+		dev_warn_ratelimited(&ha->pdev->dev,
+				     "mailbox command 0x%02x not sent: the chip awaits its reset\n",
+				     mb[0]);
+		return -EIO;
+	}
+	/* one read of the mode, under the lock, for the whole command */
+	irq_mode = ha->intr_enabled;
+	if (irq_mode) {
 		reinit_completion(&ha->mbox_done);
 		ha->mbox_busy = true;
-		spin_unlock_irq(ha->lock);
 	}
+	spin_unlock_irq(ha->lock);
 	for (i = 0; i < ISP_NMBOX; i++)
 		if (in & BIT(i))
 			qlisp_wr(ha, ISP_MBOX(i), mb[i]);
 	qlisp_wr(ha, ISP_HCCR, HCCR_SET_HOST_INT);
 
-	if (ha->intr_enabled) {
+	if (irq_mode) {
 		if (!wait_for_completion_timeout(&ha->mbox_done,
 						 msecs_to_jiffies(timeout_ms)))
 			ret = -ETIMEDOUT;
@@ -141,8 +179,16 @@ static int qlisp_mbox(struct qlisp_host *ha, u16 *mb, u8 in, u8 out,
 done:
 	if (ret == -ETIMEDOUT) {
 		qlisp_wr(ha, ISP_HCCR, HCCR_CLR_HOST_INT);
-		dev_err(&ha->pdev->dev, "mailbox command 0x%02x timed out\n",
-			mb[0]);
+		spin_lock_irq(ha->lock);
+		ha->mbox_dead = true;
+		online = ha->online;
+		spin_unlock_irq(ha->lock);
+		ha->stat_mbox_timeouts++;
+		dev_err(&ha->pdev->dev, "mailbox command 0x%02x timed out%s\n",
+			mb[0], online ? ", resetting the chip" : "");
+		/* offline, the bring-up that owns the chip fails and resets */
+		if (online)
+			qlisp_schedule_reset(ha);
 	} else if (mb[0] != MBS_COMPLETE) {
 		ret = -EIO;
 	}
@@ -406,6 +452,10 @@ static int qlisp_reset_chip(struct qlisp_host *ha)
 	qlisp_wr(ha, ISP_HCCR, HCCR_RESET_RISC);
 	usleep_range(100, 200);
 	qlisp_wr(ha, ISP_SEMA, 0);
+	/* whatever a timed-out mailbox command left behind is gone now */
+	spin_lock_irq(ha->lock);
+	ha->mbox_dead = false;
+	spin_unlock_irq(ha->lock);
 
 	conf1 = ha->set.fifo_threshold << CONF1_FIFO_SHIFT | CONF1_BURST;
 	qlisp_wr(ha, ISP_CONF1, conf1);
@@ -437,6 +487,31 @@ static int qlisp_reset_chip(struct qlisp_host *ha)
 	return 0;
 }
 
+/*
+ * Stop the chip: soft reset of the whole chip (the DMA channels and the
+ * RISC), waited for, then the RISC held in reset.  When this returns the
+ * chip no longer reads or writes host memory, so the rings and the
+ * commands' buffers may be given back.  Sleeps; bounded.
+ */
+static void qlisp_halt_chip(struct qlisp_host *ha)
+{
+	unsigned long deadline;
+
+	qlisp_wr(ha, ISP_HCCR, HCCR_PAUSE_RISC);
+	qlisp_wr(ha, ISP_ICR, ICR_SOFT_RESET);
+	usleep_range(100, 200);
+	deadline = jiffies + msecs_to_jiffies(1000);
+	while (qlisp_rd(ha, ISP_ICR) & ICR_SOFT_RESET) {
+		if (time_after(jiffies, deadline)) {
+			dev_err(&ha->pdev->dev, "chip reset did not finish\n");
+			break;
+		}
+		usleep_range(100, 200);
+	}
+	qlisp_wr(ha, ISP_HCCR, HCCR_RESET_RISC);
+	qlisp_wr(ha, ISP_ICR, 0);
+}
+
 static int qlisp_mailbox_test(struct qlisp_host *ha)
 {
 	static const u16 pat[ISP_NMBOX] = {
@@ -465,13 +540,21 @@ static int qlisp_start_fw(struct qlisp_host *ha)
 {
 	u16 mb[ISP_NMBOX] = { MBC_ABOUT_FIRMWARE };
 	int start = QLISP_FW_ORG;
+	bool need_file = ha->fw_from_file || !strcmp(firmware, "file");
 	int ret;
 
 	ha->fw_from_file = false;
 	if (ha->fw) {
 		start = qlisp_load_fw(ha);
-		if (start < 0 && !strcmp(firmware, "file"))
+		/*
+		 * A re-initialisation keeps the firmware the adapter ran: a
+		 * load that failed (a transient DMA fault) fails the attempt
+		 * instead of falling back to the ROM's older firmware.
+		 */
+		if (start < 0 && need_file) {
+			ha->fw_from_file = need_file && ha->fw;
 			return start;
+		}
 		ha->fw_from_file = start >= 0;
 		if (start < 0) {
 			dev_warn(&ha->pdev->dev,
@@ -569,6 +652,7 @@ static int qlisp_init_rings(struct qlisp_host *ha)
 	ha->req_out = 0;
 	ha->req_posted = 0;
 	ha->rsp_out = 0;
+	ha->rsp_in = 0;
 	ret = qlisp_mbox(ha, mb, 0x1f, 0x01, QLISP_MBOX_TIMEOUT_MS);
 	if (ret) {
 		dev_err(&ha->pdev->dev, "request queue init failed (0x%04x)\n",
@@ -726,21 +810,32 @@ static struct qlisp_cmd_priv *qlisp_priv(struct scsi_cmnd *cmd)
 	return scsi_cmd_priv(cmd);
 }
 
+/*
+ * Handles are the blk-mq tag plus one: 0 is never a command's handle, so
+ * that the zero handle field of a marker or continuation entry the
+ * firmware hands back with error flags can never name a live command.
+ */
+static u32 qlisp_tag_to_handle(u32 tag)
+{
+	return tag + 1;
+}
+
 /* Take @handle back from the firmware; NULL if it is not outstanding. */
 static struct scsi_cmnd *qlisp_take_handle(struct qlisp_host *ha, u32 handle)
 {
 	struct scsi_cmnd *cmd;
+	u32 tag = handle - 1;
 
 	lockdep_assert_held(ha->lock);
-	if (handle >= QLISP_CAN_QUEUE || !ha->cmds[handle]) {
+	if (!handle || tag >= QLISP_CAN_QUEUE || !ha->cmds[tag]) {
 		ha->stat_bad_handles++;
 		dev_warn_ratelimited(&ha->pdev->dev,
 				     "completion for unknown handle 0x%x\n",
 				     handle);
 		return NULL;
 	}
-	cmd = ha->cmds[handle];
-	ha->cmds[handle] = NULL;
+	cmd = ha->cmds[tag];
+	ha->cmds[tag] = NULL;
 	qlisp_priv(cmd)->active = false;
 	ha->nr_active--;
 	qlisp_req_retired(ha, qlisp_priv(cmd)->req_end);
@@ -836,10 +931,18 @@ static void qlisp_status_entry(struct qlisp_host *ha,
 	u16 comp, sstat, state, sense_len;
 	int host;
 
-	if (st->hdr.type != ET_STATUS && !st->hdr.flags) {
+	/*
+	 * A status entry completes its handle.  So does a command entry the
+	 * firmware rejected and handed back with error flags: it carries the
+	 * handle we gave it.  A rejected marker or continuation carries no
+	 * handle (the field is reserved, 0) and completes nothing.
+	 */
+	if (st->hdr.type != ET_STATUS &&
+	    !(st->hdr.type == ET_COMMAND && st->hdr.flags)) {
 		dev_warn_ratelimited(&ha->pdev->dev,
-				     "unexpected response entry type 0x%x\n",
-				     st->hdr.type);
+				     "%s response entry type 0x%x (flags 0x%x)\n",
+				     st->hdr.flags ? "rejected" : "unexpected",
+				     st->hdr.type, st->hdr.flags);
 		return;
 	}
 	cmd = qlisp_take_handle(ha, le32_to_cpu(st->handle));
@@ -866,30 +969,35 @@ static void qlisp_status_entry(struct qlisp_host *ha,
 }
 
 /*
- * The response ring tells by itself which entries are new.  The firmware
- * writes every response entry whole, 64 bytes, in address order, so when
- * the driver consumes an entry it clears the entry type (0 is no type the
- * firmware posts) and stamps QLISP_RSP_CONSUMED into the last dword; an
- * entry whose last dword no longer holds the stamp has been posted since,
- * and has landed entirely.  (QLogic's FC parts, whose status entries share
- * this layout, are driven the same way by qla2xxx.)  That spares the read
- * of the response-in index, outgoing mailbox 5, on every interrupt.  An
- * entry with a type but still the stamp is either being written as we look
- * or carries the stamp's value as data; the response-in index, read then,
- * settles it, and the read also makes the entry's write complete.
+ * The response ring and its index.  Only the response-in index the chip
+ * publishes in outgoing mailbox 5 says which entries are complete: the
+ * chip writes an entry first and publishes the index after it, so an entry
+ * can be seen in memory (partly or wholly) before the index covers it, and
+ * on PCI the index can be read before a late entry has landed.  The driver
+ * therefore consumes exactly the entries from its response-out (the value
+ * it last wrote to mailbox 5) up to the response-in it read, and nothing
+ * past it.
+ *
+ * When the driver consumes an entry it clears the entry type (0 is no type
+ * the firmware posts) and stamps QLISP_RSP_CONSUMED into the last dword.
+ * That stamp is only a hint: while the entry at response-out still carries
+ * the stamp and no type, the chip has written nothing new there, and the
+ * register read of mailbox 5 is saved (an interrupt for a mailbox command or
+ * a further pass of the handler).  As soon as anything was written there,
+ * the index is read and decides.  An index that covers an entry the chip
+ * cannot have written since it was consumed (type 0 and the stamp intact),
+ * for example an index behind response-out, which would otherwise look
+ * like almost a full ring of new entries, is counted and ignored from that
+ * entry on: the driver never walks onto stale entries.
  */
-static bool qlisp_rsp_posted(struct qlisp_host *ha, unsigned int idx)
-{
-	return READ_ONCE(*qlisp_rsp_stamp(ha, idx)) !=
-	       cpu_to_le32(QLISP_RSP_CONSUMED);
-}
-
-static bool qlisp_rsp_typed(struct qlisp_host *ha, unsigned int idx)
+static bool qlisp_rsp_written(struct qlisp_host *ha, unsigned int idx)
 {
 	const struct qlisp_entry_header *hdr =
 		ha->rsp_ring + idx * QLISP_ENTRY_SIZE;
 
-	return READ_ONCE(hdr->type) != 0;
+	return READ_ONCE(hdr->type) != 0 ||
+	       READ_ONCE(*qlisp_rsp_stamp(ha, idx)) !=
+	       cpu_to_le32(QLISP_RSP_CONSUMED);
 }
 
 /* Consume the entry at rsp_out and stamp it. */
@@ -898,7 +1006,6 @@ static void qlisp_rsp_consume(struct qlisp_host *ha, struct qlisp_done *d)
 	struct qlisp_status_entry *st =
 		ha->rsp_ring + ha->rsp_out * QLISP_ENTRY_SIZE;
 
-	dma_rmb();	/* the entry is read after what showed it posted */
 	qlisp_status_entry(ha, st, d);
 	WRITE_ONCE(st->hdr.type, 0);
 	WRITE_ONCE(*qlisp_rsp_stamp(ha, ha->rsp_out),
@@ -909,32 +1016,52 @@ static void qlisp_rsp_consume(struct qlisp_host *ha, struct qlisp_done *d)
 }
 
 /*
- * Consume what the firmware posted, then tell it how far we got (mailbox
- * 5).  Caller holds @ha->lock and has made the chip's earlier writes
- * visible with a register read.  Return: true if anything was consumed.
+ * Consume what the firmware published, then tell it how far we got
+ * (mailbox 5).  Caller holds @ha->lock and has made the chip's earlier
+ * writes visible with a register read.  Return: true if anything was
+ * consumed.
  */
 static bool qlisp_process_responses(struct qlisp_host *ha,
 				    struct qlisp_done *d)
 {
 	u16 start = ha->rsp_out;
-	unsigned int n;
+	unsigned int avail, n;
 	u16 rsp_in;
 
-	/* one lap at most: an entry is only re-posted after mailbox 5 moves */
-	for (n = 0; n < QLISP_RSP_LEN - 1 && qlisp_rsp_posted(ha, ha->rsp_out);
-	     n++)
-		qlisp_rsp_consume(ha, d);
-	if (qlisp_rsp_typed(ha, ha->rsp_out)) {
+	lockdep_assert_held(ha->lock);
+	if (ha->rsp_in == ha->rsp_out) {
+		/* the stamp saves the index read when nothing is new */
+		if (!qlisp_rsp_written(ha, ha->rsp_out))
+			return false;
 		rsp_in = qlisp_rd(ha, ISP_MBOX(5));
 		ha->stat_rsp_index_reads++;
 		if (rsp_in >= QLISP_RSP_LEN) {
+			ha->stat_rsp_bad_index++;
 			dev_warn_ratelimited(&ha->pdev->dev,
 					     "response-in index %u out of range\n",
 					     rsp_in);
 			return false;
 		}
-		while (ha->rsp_out != rsp_in)
-			qlisp_rsp_consume(ha, d);
+		ha->rsp_in = rsp_in;
+		if (rsp_in == ha->rsp_out) {
+			/* written, not yet published: wait for the index */
+			ha->stat_rsp_early++;
+			return false;
+		}
+	}
+	/* the entries are read after the index that published them */
+	dma_rmb();
+	avail = (ha->rsp_in + QLISP_RSP_LEN - ha->rsp_out) % QLISP_RSP_LEN;
+	for (n = 0; n < avail; n++) {
+		if (!qlisp_rsp_written(ha, ha->rsp_out)) {
+			ha->stat_rsp_bad_index++;
+			dev_warn_ratelimited(&ha->pdev->dev,
+					     "response-in index %u covers entry %u, which was not posted\n",
+					     ha->rsp_in, ha->rsp_out);
+			ha->rsp_in = ha->rsp_out;
+			break;
+		}
+		qlisp_rsp_consume(ha, d);
 	}
 	if (ha->rsp_out == start)
 		return false;
@@ -976,8 +1103,12 @@ static void qlisp_async_event(struct qlisp_host *ha, u16 mb0,
 			"firmware error 0x%04x (0x%04x 0x%04x 0x%04x), resetting adapter\n",
 			mb0, qlisp_rd(ha, ISP_MBOX(1)),
 			qlisp_rd(ha, ISP_MBOX(2)), qlisp_rd(ha, ISP_MBOX(3)));
-		if (!ha->removing)
+		/* the RISC has stopped: no doorbell, no command until reset */
+		ha->online = false;
+		if (!ha->removing) {
+			ha->reset_pending = true;
 			schedule_work(&ha->reset_work);
+		}
 		break;
 	default:
 		dev_dbg(&ha->pdev->dev, "async event 0x%04x\n", mb0);
@@ -1080,7 +1211,8 @@ static QLISP_QC_RET qlisp_queuecommand(struct Scsi_Host *shost,
 	QLISP_QC_RET ret = 0;
 	int nseg;
 
-	if (unlikely(tag >= QLISP_CAN_QUEUE || cmd->cmd_len > QLISP_MAX_CDB)) {
+	if (unlikely(tag >= QLISP_CAN_QUEUE ||
+		     cmd->cmd_len > QLISP_MAX_CMD_LEN)) {
 		cmd->result = DID_ERROR << 16;
 		scsi_done(cmd);
 		goto post_earlier;
@@ -1090,11 +1222,14 @@ static QLISP_QC_RET qlisp_queuecommand(struct Scsi_Host *shost,
 		ret = SCSI_MLQUEUE_HOST_BUSY;
 		goto post_earlier;
 	}
-	entries = qlisp_entries_for_segs(nseg);
+	entries = qlisp_entries_for_cmd(nseg, cmd->cmd_len);
 
 	spin_lock_irqsave(ha->lock, flags);
-	if (unlikely(!ha->online || ha->cmds[tag]))
+	if (unlikely(!ha->online || ha->cmds[tag])) {
+		if (ha->dead)
+			goto no_connect;
 		goto busy;
+	}
 	if (unlikely(ha->marker_pending)) {
 		if (!qlisp_req_reserve(ha, entries + 1))
 			goto busy;
@@ -1105,14 +1240,22 @@ static QLISP_QC_RET qlisp_queuecommand(struct Scsi_Host *shost,
 	}
 	ha->cmds[tag] = cmd;
 	ha->nr_active++;
-	qlisp_priv(cmd)->handle = tag;
+	qlisp_priv(cmd)->handle = qlisp_tag_to_handle(tag);
 	qlisp_priv(cmd)->active = true;
-	qlisp_build_command(ha, cmd, nseg, tag);
+	qlisp_build_command(ha, cmd, nseg, qlisp_priv(cmd)->handle);
 	qlisp_priv(cmd)->req_end = ha->req_in;
 	/* the block layer calls qlisp_commit_rqs() if the batch ends early */
 	if (cmd->flags & SCMD_LAST)
 		qlisp_req_post(ha);
 	spin_unlock_irqrestore(ha->lock, flags);
+	return 0;
+
+no_connect:
+	/* re-initialisation failed for good (logged once by qlisp_reinit) */
+	spin_unlock_irqrestore(ha->lock, flags);
+	scsi_dma_unmap(cmd);
+	cmd->result = DID_NO_CONNECT << 16;
+	scsi_done(cmd);
 	return 0;
 
 busy:
@@ -1166,100 +1309,158 @@ static int qlisp_eh_abort(struct scsi_cmnd *cmd)
 	struct scsi_device *sdev = cmd->device;
 	struct qlisp_cmd_priv *priv = qlisp_priv(cmd);
 	u16 mb[ISP_NMBOX] = { MBC_ABORT, sdev->id << 8 | (u8)sdev->lun };
-	u32 handle;
-	bool ours;
-	int ret;
+	u32 handle, tag;
+	bool ours, online;
+	int ret, err;
 
+	mutex_lock(&ha->chip_mutex);
 	spin_lock_irq(ha->lock);
 	handle = priv->handle;
-	ours = priv->active && handle < QLISP_CAN_QUEUE &&
-	       ha->cmds[handle] == cmd;
+	tag = handle - 1;
+	ours = priv->active && handle && tag < QLISP_CAN_QUEUE &&
+	       ha->cmds[tag] == cmd;
 	/* a batch the block layer never committed would sit here unseen */
 	if (ha->req_in != ha->req_posted) {
 		dev_warn_once(&ha->pdev->dev,
 			      "request entries were built but never posted\n");
 		qlisp_req_post(ha);
 	}
+	online = ha->online;
 	spin_unlock_irq(ha->lock);
-	if (!ours)
-		return SUCCESS;		/* already completed */
+	if (!ours) {
+		ret = SUCCESS;		/* already completed */
+		goto out;
+	}
+	/* offline: the chip awaits its reset; escalate to the host reset */
+	ret = FAILED;
+	if (!online)
+		goto out;
 
 	mb[2] = handle >> 16;
 	mb[3] = handle & 0xffff;
-	ret = qlisp_mbox(ha, mb, 0x0f, 0x01, QLISP_MBOX_TIMEOUT_MS);
+	err = qlisp_mbox(ha, mb, 0x0f, 0x01, QLISP_MBOX_TIMEOUT_MS);
 	sdev_printk(KERN_INFO, sdev, "abort handle %u: %s (0x%04x)\n", handle,
-		    ret ? "refused" : "done", mb[0]);
+		    err ? "refused" : "done", mb[0]);
 	/* either way: done only once the firmware has given it back */
 	if (wait_event_timeout(ha->drain_wq,
-			       READ_ONCE(ha->cmds[handle]) != cmd,
-			       ret ? HZ : QLISP_DRAIN_TIMEOUT))
-		return SUCCESS;
-	return FAILED;
+			       READ_ONCE(ha->cmds[tag]) != cmd,
+			       err ? HZ : QLISP_DRAIN_TIMEOUT))
+		ret = SUCCESS;
+out:
+	mutex_unlock(&ha->chip_mutex);
+	return ret;
 }
 
-static int qlisp_eh_device_reset(struct scsi_cmnd *cmd)
+/* Is the chip in service?  Caller owns the chip (@chip_mutex). */
+static bool qlisp_online(struct qlisp_host *ha)
 {
-	struct scsi_device *sdev = cmd->device;
-	struct qlisp_host *ha = shost_priv(sdev->host);
+	bool online;
+
+	spin_lock_irq(ha->lock);
+	online = ha->online;
+	spin_unlock_irq(ha->lock);
+	return online;
+}
+
+/*
+ * Queue the marker that lets the firmware resume a nexus after a reset.
+ * The request ring belongs to the chip only while it is online; a full
+ * ring leaves the marker to the interrupt path or the next command (as a
+ * sync-all marker, which covers every nexus).
+ */
+static void qlisp_reset_marker(struct qlisp_host *ha, u8 target, u8 lun,
+			       u8 modifier)
+{
 	unsigned long flags;
 
-	if (qlisp_mbox_simple(ha, MBC_ABORT_DEVICE,
-			      sdev->id << 8 | (u8)sdev->lun, 0, 0))
-		return FAILED;
 	spin_lock_irqsave(ha->lock, flags);
-	if (qlisp_req_reserve(ha, 1)) {
-		qlisp_put_marker(ha, sdev->id, sdev->lun, MK_SYNC_DEVICE);
+	if (ha->online && qlisp_req_reserve(ha, 1)) {
+		qlisp_put_marker(ha, target, lun, modifier);
 		qlisp_req_post(ha);
 	} else {
 		ha->marker_pending = true;
 	}
 	spin_unlock_irqrestore(ha->lock, flags);
-	return qlisp_drain(ha, sdev->id, sdev->lun);
+}
+
+/*
+ * The device, target and bus resets own the chip from the mailbox command
+ * to the end of the drain, so that a re-initialisation (reset work, host
+ * reset) cannot run in between and no other mailbox user can interleave.
+ */
+static int qlisp_eh_device_reset(struct scsi_cmnd *cmd)
+{
+	struct scsi_device *sdev = cmd->device;
+	struct qlisp_host *ha = shost_priv(sdev->host);
+	int ret = FAILED;
+
+	mutex_lock(&ha->chip_mutex);
+	if (!qlisp_online(ha) ||
+	    qlisp_mbox_simple(ha, MBC_ABORT_DEVICE,
+			      sdev->id << 8 | (u8)sdev->lun, 0, 0))
+		goto out;
+	qlisp_reset_marker(ha, sdev->id, sdev->lun, MK_SYNC_DEVICE);
+	ret = qlisp_drain(ha, sdev->id, sdev->lun);
+out:
+	mutex_unlock(&ha->chip_mutex);
+	return ret;
 }
 
 static int qlisp_eh_target_reset(struct scsi_cmnd *cmd)
 {
 	struct scsi_device *sdev = cmd->device;
 	struct qlisp_host *ha = shost_priv(sdev->host);
-	unsigned long flags;
+	int ret = FAILED;
 
-	if (qlisp_mbox_simple(ha, MBC_ABORT_TARGET, sdev->id << 8, 1, 0))
-		return FAILED;
-	spin_lock_irqsave(ha->lock, flags);
-	if (qlisp_req_reserve(ha, 1)) {
-		qlisp_put_marker(ha, sdev->id, 0, MK_SYNC_TARGET);
-		qlisp_req_post(ha);
-	} else {
-		ha->marker_pending = true;
-	}
-	spin_unlock_irqrestore(ha->lock, flags);
-	return qlisp_drain(ha, sdev->id, -1);
+	mutex_lock(&ha->chip_mutex);
+	if (!qlisp_online(ha) ||
+	    qlisp_mbox_simple(ha, MBC_ABORT_TARGET, sdev->id << 8, 1, 0))
+		goto out;
+	qlisp_reset_marker(ha, sdev->id, 0, MK_SYNC_TARGET);
+	ret = qlisp_drain(ha, sdev->id, -1);
+out:
+	mutex_unlock(&ha->chip_mutex);
+	return ret;
 }
 
 static int qlisp_eh_bus_reset(struct scsi_cmnd *cmd)
 {
 	struct qlisp_host *ha = shost_priv(cmd->device->host);
+	int ret = FAILED;
 
-	if (qlisp_bus_reset(ha))
-		return FAILED;
-	return qlisp_drain(ha, -1, -1);
+	mutex_lock(&ha->chip_mutex);
+	if (qlisp_online(ha) && !qlisp_bus_reset(ha))
+		ret = qlisp_drain(ha, -1, -1);
+	mutex_unlock(&ha->chip_mutex);
+	return ret;
 }
 
 /*
- * Full re-initialisation: stop the chip, hand every outstanding command
- * back with DID_RESET, and bring the chip up again from its reset.
+ * Full re-initialisation: stop the chip and its DMA, hand every outstanding
+ * command back with DID_RESET, and bring the chip up again from its reset.
+ * A failed bring-up is retried with a doubling delay (a bus mastering or
+ * parity fault is usually transient); when every attempt fails the adapter
+ * is declared dead, once, and every command is completed at once with
+ * DID_NO_CONNECT instead of being held busy for ever.  A later host reset
+ * (sg_reset -H) tries again.  Caller must not hold @chip_mutex.
  */
 static int qlisp_reinit(struct qlisp_host *ha)
 {
+	unsigned int try, delay = QLISP_REINIT_DELAY_MS;
 	struct qlisp_done d;
+	bool was_dead;
 	int i, ret;
 
-	mutex_lock(&ha->reset_mutex);
+	mutex_lock(&ha->chip_mutex);
+	spin_lock_irq(ha->lock);
+	ha->reset_pending = false;
+	ha->online = false;
+	spin_unlock_irq(ha->lock);
 	qlisp_done_init(&d);
 	qlisp_disable_intr(ha);
+	/* no command goes back before the chip has stopped touching memory */
+	qlisp_halt_chip(ha);
 	spin_lock_irq(ha->lock);
-	ha->online = false;
-	qlisp_wr(ha, ISP_HCCR, HCCR_PAUSE_RISC);
 	for (i = 0; i < QLISP_CAN_QUEUE; i++) {
 		struct scsi_cmnd *cmd = ha->cmds[i];
 
@@ -1272,19 +1473,42 @@ static int qlisp_reinit(struct qlisp_host *ha)
 		qlisp_finish(&d, cmd);
 	}
 	ha->marker_pending = false;
+	was_dead = ha->dead;
 	spin_unlock_irq(ha->lock);
 	qlisp_done_all(ha, &d);
 
 	ha->stat_resets++;
-	ret = qlisp_chip_init(ha);
+	for (try = 1; ; try++) {
+		ret = qlisp_chip_init(ha);
+		if (!ret || try == QLISP_REINIT_TRIES || READ_ONCE(ha->removing))
+			break;
+		ha->stat_reinit_retries++;
+		dev_warn(&ha->pdev->dev,
+			 "adapter re-initialisation failed (%d), attempt %u of %u in %u ms\n",
+			 ret, try + 1, QLISP_REINIT_TRIES, delay);
+		msleep(delay);
+		delay *= 2;
+	}
 	if (ret) {
-		dev_err(&ha->pdev->dev, "adapter re-initialisation failed\n");
+		/* the chip may have been given the rings: stop it for good */
+		qlisp_disable_intr(ha);
+		qlisp_halt_chip(ha);
+		spin_lock_irq(ha->lock);
+		ha->dead = true;
+		spin_unlock_irq(ha->lock);
+		if (!was_dead)
+			dev_err(&ha->pdev->dev,
+				"adapter re-initialisation failed %u times: adapter offline, commands fail with DID_NO_CONNECT\n",
+				QLISP_REINIT_TRIES);
 	} else {
 		spin_lock_irq(ha->lock);
+		ha->dead = false;
 		scsi_report_bus_reset(ha->shost, 0);
 		spin_unlock_irq(ha->lock);
+		if (was_dead)
+			dev_info(&ha->pdev->dev, "adapter back in service\n");
 	}
-	mutex_unlock(&ha->reset_mutex);
+	mutex_unlock(&ha->chip_mutex);
 	return ret;
 }
 
@@ -1301,7 +1525,13 @@ static void qlisp_reset_work(struct work_struct *work)
 	struct qlisp_host *ha = container_of(work, struct qlisp_host,
 					     reset_work);
 
-	if (READ_ONCE(ha->removing))
+	bool pending;
+
+	spin_lock_irq(ha->lock);
+	pending = ha->reset_pending && !ha->removing;
+	spin_unlock_irq(ha->lock);
+	/* a host reset may have done the work already */
+	if (!pending)
 		return;
 	scsi_block_requests(ha->shost);
 	qlisp_reinit(ha);
@@ -1385,10 +1615,12 @@ static ssize_t stats_show(struct device *dev, struct device_attribute *attr,
 	struct qlisp_host *ha = qlisp_dev_to_ha(dev);
 
 	return sysfs_emit(buf,
-			  "interrupts=%lu responses=%lu host_busy=%lu bad_handles=%lu resets=%lu index_reads=%lu\n",
+			  "interrupts=%lu responses=%lu host_busy=%lu bad_handles=%lu resets=%lu index_reads=%lu early_entries=%lu bad_indexes=%lu mbox_timeouts=%lu reinit_retries=%lu dead=%u\n",
 			  ha->stat_intrs, ha->stat_responses, ha->stat_busy,
 			  ha->stat_bad_handles, ha->stat_resets,
-			  ha->stat_rsp_index_reads);
+			  ha->stat_rsp_index_reads, ha->stat_rsp_early,
+			  ha->stat_rsp_bad_index, ha->stat_mbox_timeouts,
+			  ha->stat_reinit_retries, READ_ONCE(ha->dead));
 }
 static DEVICE_ATTR_RO(stats);
 
@@ -1468,7 +1700,7 @@ static int qlisp_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	ha->regs = pcim_iomap_table(pdev)[1];
 	ha->lock = shost->host_lock;
 	mutex_init(&ha->mbox_mutex);
-	mutex_init(&ha->reset_mutex);
+	mutex_init(&ha->chip_mutex);
 	init_completion(&ha->mbox_done);
 	init_waitqueue_head(&ha->drain_wq);
 	INIT_WORK(&ha->reset_work, qlisp_reset_work);
@@ -1496,7 +1728,7 @@ static int qlisp_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	shost->max_id = QLISP_MAX_TARGETS;
 	shost->max_lun = QLISP_MAX_LUNS;
 	shost->max_channel = 0;
-	shost->max_cmd_len = QLISP_MAX_CDB;
+	shost->max_cmd_len = QLISP_MAX_CMD_LEN;
 	shost->irq = pdev->irq;
 
 	qlisp_get_fw(ha);
@@ -1510,7 +1742,10 @@ static int qlisp_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		dev_err(&pdev->dev, "cannot get IRQ %d\n", pdev->irq);
 		goto err_free;
 	}
+	/* the reset work may be asked for as soon as interrupts are on */
+	mutex_lock(&ha->chip_mutex);
 	ret = qlisp_chip_init(ha);
+	mutex_unlock(&ha->chip_mutex);
 	if (ret)
 		goto err_irq;
 	shost->can_queue = min_t(int, QLISP_CAN_QUEUE, ha->fw_max_cmds);
@@ -1530,10 +1765,19 @@ static int qlisp_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	return 0;
 
 err_stop:
-	qlisp_disable_intr(ha);
-	qlisp_wr(ha, ISP_ICR, ICR_SOFT_RESET);
 err_irq:
+	/*
+	 * No reset work may run on after probe, and the chip may hold the
+	 * rings' addresses (a failed interrupt check comes after the ring
+	 * set-up): it is stopped before they are freed.
+	 */
+	spin_lock_irq(ha->lock);
+	ha->removing = true;
+	ha->online = false;
+	spin_unlock_irq(ha->lock);
 	qlisp_disable_intr(ha);
+	cancel_work_sync(&ha->reset_work);
+	qlisp_halt_chip(ha);
 	free_irq(pdev->irq, ha);
 err_free:
 	if (ha->req_ring)
@@ -1547,15 +1791,23 @@ err_free:
 	return ret;
 }
 
-/* Quiesce the chip: no interrupts, no DMA. */
+/*
+ * Quiesce the chip for good (remove, shutdown): no reset work, no
+ * interrupts, no DMA.  Waits for an error handler step that owns the chip.
+ */
 static void qlisp_stop(struct qlisp_host *ha)
 {
-	qlisp_disable_intr(ha);
+	spin_lock_irq(ha->lock);
+	ha->removing = true;
+	spin_unlock_irq(ha->lock);
+	cancel_work_sync(&ha->reset_work);
+	mutex_lock(&ha->chip_mutex);
 	spin_lock_irq(ha->lock);
 	ha->online = false;
 	spin_unlock_irq(ha->lock);
-	qlisp_wr(ha, ISP_HCCR, HCCR_PAUSE_RISC);
-	qlisp_wr(ha, ISP_ICR, ICR_SOFT_RESET);
+	qlisp_disable_intr(ha);
+	qlisp_halt_chip(ha);
+	mutex_unlock(&ha->chip_mutex);
 }
 
 static void qlisp_remove(struct pci_dev *pdev)

@@ -1,0 +1,50 @@
+#!/bin/sh
+# fault_reset_race: one owner of the chip at a time.  While fio writes and
+# verifies disk A, the firmware reports system errors (the reset work
+# re-initialises the adapter: firmware load and ring set-up use mailbox 4
+# as a parameter) and, at the same moments, device, target and bus resets
+# run from sg_reset on disk B (mailbox commands, markers and doorbells).
+# Every re-initialisation must succeed, I/O continue and the data verify.
+. /qlisp/lib.sh
+need_disks
+dev=$(disk_sd 0)
+sgb=$(disk_sg 1)
+c0=$(host_qom_get stat-chip-resets) || fail "cannot read the model's chip resets"
+fio --name=race --filename="$dev" --ioengine=libaio --iodepth=8 --direct=1 \
+	--rw=randwrite --bsrange=4k-64k --size=32m --rate=2m \
+	--verify=crc32c --verify_fatal=1 --do_verify=1 --verify_state_save=0 \
+	--randseed=$$ >/tmp/fio-race.out 2>&1 &
+fpid=$!
+sleep 2
+rounds=0
+for how in -d -t -b -d -t; do
+	kill -0 $fpid 2>/dev/null || break
+	host_qom_set fault "system-error" >/dev/null || fail "cannot post the system error"
+	sg_reset $how "$sgb" >/tmp/race-sg.out 2>&1 &
+	spid=$!
+	sleep 0.3
+	sg_reset -d "$sgb" >/dev/null 2>&1
+	wait $spid
+	rounds=$((rounds + 1))
+	# let the firmware come back before the next round
+	n=0
+	until [ "$(host_qom_get fw-ready)" = true ]; do
+		n=$((n + 1))
+		[ $n -lt 60 ] || fail "the firmware did not come back after round $rounds"
+		sleep 1
+	done
+	sleep 1
+done
+[ $rounds -ge 3 ] || fail "fio ended after $rounds rounds: the races did not hit I/O"
+wait $fpid || { tail -n 20 /tmp/fio-race.out; fail "fio failed across the resets"; }
+grep -q 'err= *0' /tmp/fio-race.out || fail "fio error status"
+c1=$(host_qom_get stat-chip-resets)
+[ "$c1" -ge $((c0 + rounds)) ] || fail "$((c1 - c0)) chip resets for $rounds system errors"
+dmesg_since_start | grep -q 're-initialisation failed' && fail "an adapter re-initialisation failed"
+# the first command after the resets may get the unit attention they raised
+sg_turs "$sgb" >/dev/null 2>&1
+must sg_turs "$sgb"
+must dd if="$dev" of=/dev/null bs=64k count=16 iflag=direct
+dmesg_allow 'firmware error 0x8002|resetting adapter|resetting the chip|Power-on or device reset occurred|timing out command|timed out|abort handle|reset|awaits its reset|mailbox command 0x1[5-8]'
+check_dmesg_clean
+pass "$rounds system errors raced with device, target and bus resets; data verified"
