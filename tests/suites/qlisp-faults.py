@@ -21,7 +21,9 @@ SUITE = {
     ],
     "cases": ["attach", "fault_irq", "fault_timeout", "fault_escalate", "fault_busreset",
               "fault_syserr", "fault_seltimeout", "fault_status",
-              "fault_corrupt", "fault_badentry", "blkdebug_lba", "soak", "hotplug"],
+              "fault_corrupt", "fault_badentry", "blkdebug_lba", "soak", "hotplug",
+              # the data checks must fail under silent corruption
+              "eyes_dropwrite", "eyes_wronglba", "eyes_flipread", "eyes_zeroresid"],
     # bounded soak for CI; longer runs: edit or copy this suite
     "kernel_args": ["vmt_soak=120"],
     "case_timeout": 240,
