@@ -21,6 +21,8 @@ SUITE = {
               "continuation", "qd32", "hotpath", "fio_jobs8", "sg_reset", "reload"],
     "case_timeout": 240,
     "timeouts": {"attach": 150, "fio_verify": 360, "reload": 300},
+    # above the sum of what the cases take (about 10 minutes warm)
+    "timeout_total": 1800,
     "guest": {
         "dmesg_allow": "",
     },
