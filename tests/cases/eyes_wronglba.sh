@@ -28,6 +28,9 @@ t=$(host_truth 0) && fail "host image check passed with a write at the wrong LBA
 say "host check caught it: $t"
 case $t in *"LBA $lba "*) ;; *) fail "host check did not name LBA $lba: $t" ;; esac
 host_qom_set fault clear >/dev/null
+# EYES_LEAVE=1 (vmt_env): leave the moved write in place, to watch the
+# runner's host_truth test fail after power-off
+[ -n "${EYES_LEAVE:-}" ] && pass "moved write left in place (EYES_LEAVE): host_truth must fail"
 
 rw_check 0 $lba 2048 128 || fail "without the fault: $RW_WHY"
 host_truth 0 >/dev/null || fail "without the fault: host: $(host_truth 0)"
