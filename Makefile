@@ -11,6 +11,8 @@
 #                  the fault suites of both drivers and qlisp on the debug
 #                  kernel (tests/kdebug, built once and cached), and the
 #                  builds and boots on trixie and sid, DKMS and in-tree
+#   make check-quick  the edit-test loop: static gates without the slow
+#                  ones, qtests, key guest cases on qlisp and qla1280
 #   make fault-table  both drivers through every fault case, as a table
 #   make kdebug    just build the debug guest kernel
 #   make bench     fio on qlisp, qla1280 and other HBAs (bench/bench.py)
@@ -19,7 +21,7 @@
 KDIR ?= $(shell scripts/kernel-headers.sh)
 MDIR := $(CURDIR)/drivers/scsi/qlisp
 
-.PHONY: all module qemu qemu-trixie demo check fault-table kdebug bench clean
+.PHONY: all module qemu qemu-trixie demo check check-quick fault-table kdebug bench clean
 
 all: module
 
@@ -38,6 +40,13 @@ demo: module qemu
 check:
 	tests/run.sh --module --static --portability qla1280 qlisp qlisp-swiotlb \
 		qlisp-2hba qlisp-faults qla1280-faults qlisp-debug
+
+QUICK_CASES := attach sg_basic sg_dd continuation eyes_dropwrite eyes_wronglba \
+	eyes_flipread eyes_zeroresid
+
+check-quick:
+	tests/run.sh --module --static-quick $(foreach c,$(QUICK_CASES),--case $(c)) \
+		qlisp qla1280
 
 fault-table: module qemu
 	tests/fault-table.sh

@@ -27,11 +27,30 @@ fi
 allowed='CAMELCASE: Avoid CamelCase: <Scsi_Host>'
 allowed_compat='LINUX_VERSION_CODE:|CONSTANT_COMPARISON:'
 status=0
+[ $# -gt 0 ] || { echo "checkpatch.sh: no files given" >&2; exit 2; }
 for f in "$@"; do
-	out=$(perl "$cache/scripts/checkpatch.pl" --no-tree --strict --terse \
+	[ -f "$f" ] || { echo "$f: no such file"; status=1; continue; }
+	# checkpatch exits 0 (clean: nothing printed in terse mode) or 1
+	# (something reported, then its "total:" line); anything else (a
+	# crash, a missing module) is a failure, never a clean result
+	rc=0
+	raw=$(perl "$cache/scripts/checkpatch.pl" --no-tree --strict --terse \
 		--show-types --ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG \
-		--file "$f" 2>&1 | grep -E '^[^ ]+:[0-9]+: (ERROR|WARNING|CHECK):' |
-		grep -vF "$allowed" || true)
+		--file "$f" 2>&1) || rc=$?
+	if [ $rc -gt 1 ] || { [ $rc -eq 1 ] && ! printf '%s\n' "$raw" | grep -qE '^total: [0-9]+ errors, [0-9]+ warnings, [0-9]+ checks, [0-9]+ lines checked$'; }; then
+		printf '%s\n' "$raw" | tail -n 10
+		echo "$f: checkpatch.pl did not finish (exit $rc)"
+		status=1
+		continue
+	fi
+	issues=$(printf '%s\n' "$raw" | grep -E '^[^ ]+:[0-9]+: (ERROR|WARNING|CHECK):' || true)
+	if [ $rc -eq 1 ] && [ -z "$issues" ]; then
+		printf '%s\n' "$raw" | tail -n 10
+		echo "$f: checkpatch.pl exited 1 with no report line this script understands"
+		status=1
+		continue
+	fi
+	out=$(printf '%s\n' "$issues" | grep -vF "$allowed" || true)
 	case $f in
 	*_compat.h) out=$(printf '%s\n' "$out" | grep -vE "$allowed_compat" || true) ;;
 	esac

@@ -10,8 +10,15 @@ as the last line "N passed, N failed".  Exit status 1 when anything failed.
 
 Host channel: the guest's ttyS1 is a unix socket this runner listens on.  The
 guest sends @@BOOTED, @@START <case>, @@RESULT <case> PASS|FAIL <reason>,
-@@LOG <text>, @@QMP ..., @@GET <key>, @@DONE; requests are answered with one
-@@REPLY line (see tests/guest/lib.sh).
+@@LOG <text>, @@QMP ..., @@GET <key>, @@WROTE/@@FORGET/@@TRUTH ..., @@DONE;
+requests are answered with one @@REPLY line (see tests/guest/lib.sh).
+
+Host-side truth: the guest reports the deterministic patterns it wrote
+(@@WROTE DISK LBA COUNT SEED, see tpat in tests/guest/lib.sh); after the
+guest powers off, the runner compares the disk images with them and reports
+the result as the suite's "host_truth" test, so a write that never landed
+or landed at another LBA fails even if the guest read back what it expected.
+@@TRUTH DISK runs the same comparison at once.
 """
 import argparse
 import json
@@ -34,6 +41,70 @@ ROMS = {  # file QEMU needs -> Debian package providing it
     "/usr/share/qemu/kvmvapic.bin": "qemu-system-data",
     "/usr/share/qemu/linuxboot_dma.bin": "qemu-system-data",
 }
+
+
+SECTOR = 512
+
+
+def truth_pattern(seed, lba, count):
+    """The bytes of tpat SEED LBA COUNT (tests/guest/lib.sh)."""
+    fill = (("qlisp-%08x-" % seed) * 41)[:489]
+    return b"".join(("%08x:%012d;%s\n" % (seed, lba + i, fill)).encode()
+                    for i in range(count))
+
+
+class Truth:
+    """What the guest says each disk holds: sector ranges of tpat patterns,
+    the latest write of a sector replacing what was recorded before."""
+
+    def __init__(self):
+        self.ranges = {}    # disk index -> [(lba, count, seed)]
+
+    def forget(self, disk, lba, count):
+        end = lba + count
+        keep = []
+        for (l, c, s) in self.ranges.get(disk, []):
+            e = l + c
+            if e <= lba or l >= end:
+                keep.append((l, c, s))
+                continue
+            if l < lba:
+                keep.append((l, lba - l, s))
+            if e > end:
+                keep.append((end, e - end, s))
+        self.ranges[disk] = keep
+
+    def wrote(self, disk, lba, count, seed):
+        self.forget(disk, lba, count)
+        self.ranges[disk].append((lba, count, seed))
+
+    def check(self, disk, img):
+        """None if IMG holds every range of DISK, else what differs."""
+        ranges = sorted(self.ranges.get(disk, []))
+        sectors = 0
+        self.last_sectors = 0
+        with open(img, "rb") as f:
+            for (lba, count, seed) in ranges:
+                for off in range(0, count, 8192):   # 4 MiB at a time
+                    n = min(8192, count - off)
+                    f.seek((lba + off) * SECTOR)
+                    have = f.read(n * SECTOR)
+                    want = truth_pattern(seed, lba + off, n)
+                    if have == want:
+                        continue
+                    for i in range(n):
+                        h = have[i * SECTOR:(i + 1) * SECTOR]
+                        w = want[i * SECTOR:(i + 1) * SECTOR]
+                        if h != w:
+                            b = next((k for k in range(len(h)) if h[k] != w[k]), len(h))
+                            return ("disk %d LBA %d (of %d+%d, seed %d): holds %r, want %r"
+                                    " (first difference at byte %d)"
+                                    % (disk, lba + off + i, lba, count, seed,
+                                       h[:22].decode("latin-1") if h else "EOF",
+                                       w[:22].decode(), b))
+                sectors += count
+        self.last_sectors = sectors
+        return None
 
 
 def log(msg):
@@ -119,6 +190,8 @@ class Run:
         self.qemu = None
         self.qmp = None
         self.transcript = None
+        self.truth = Truth()
+        self.images = []
 
     # -- setup ------------------------------------------------------------
     def qemu_cmd(self, disks, chan_path, qmp_path):
@@ -199,6 +272,7 @@ class Run:
             with open(img, "wb") as f:
                 f.truncate(d["size_mib"] << 20)  # sparse
             disks.append(img)
+        self.images = disks
         chan_path = os.path.join(work, "chan.sock")
         qmp_path = os.path.join(work, "qmp.sock")
         listeners = {}
@@ -283,7 +357,7 @@ class Run:
                     deadline = time.monotonic() + 60
                 elif word == "@@LOG":
                     log("%s: %s" % (self.name, rest))
-                elif word in ("@@QMP", "@@GET"):
+                elif word in ("@@QMP", "@@GET", "@@WROTE", "@@FORGET", "@@TRUTH"):
                     t_req = time.monotonic()
                     reply = self.request(word, rest)
                     self.transcript.write("%8.2f > %s\n" % (time.monotonic() - self.t_start, reply))
@@ -291,10 +365,53 @@ class Run:
                     deadline += time.monotonic() - t_req  # host time does not count
                 elif word == "@@DONE":
                     self.qemu_wait(30)
+                    self.host_truth()
                     return self.finish()
+
+    def truth_request(self, word, rest):
+        a = [int(x, 0) for x in rest.split()]
+        if not a or not 0 <= a[0] < len(self.images) or self.suite["disks"][a[0]].get("null"):
+            return "@@REPLY ERROR no disk image %s" % rest
+        if word == "@@WROTE" and len(a) == 4:
+            self.truth.wrote(*a)
+            return "@@REPLY ok"
+        if word == "@@FORGET" and len(a) == 3:
+            self.truth.forget(*a)
+            return "@@REPLY ok"
+        if word == "@@TRUTH" and len(a) == 1:
+            bad = self.truth.check(a[0], self.images[a[0]])
+            if bad:
+                return "@@REPLY ERROR mismatch: " + bad
+            return "@@REPLY ok %d sectors" % self.truth.last_sectors
+        return "@@REPLY ERROR bad request %s %s" % (word, rest)
+
+    def host_truth(self):
+        """After the guest powered off: every disk image against what the
+        guest said it wrote (a test of its own when anything was written)."""
+        disks = [d for d in sorted(self.truth.ranges) if self.truth.ranges[d]]
+        if not disks:
+            return
+        t0 = time.monotonic()
+        bad = []
+        sectors = 0
+        for d in disks:
+            why = self.truth.check(d, self.images[d])
+            if why:
+                bad.append(why)
+            else:
+                sectors += self.truth.last_sectors
+        self.cases = self.cases + ["host_truth"]
+        if bad:
+            self.report("host_truth", False, "; ".join(bad), time.monotonic() - t0)
+        else:
+            self.report("host_truth", True, "", time.monotonic() - t0)
+            log("%s: host_truth: %d sectors on %d disk(s) hold what the guest wrote"
+                % (self.name, sectors, len(disks)))
 
     def request(self, word, rest):
         try:
+            if word in ("@@WROTE", "@@FORGET", "@@TRUTH"):
+                return self.truth_request(word, rest)
             if word == "@@GET":
                 val = self.suite["guest"].get(rest.strip())
                 if val is None:

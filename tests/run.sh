@@ -3,12 +3,15 @@
 # (tests/guest/build-guest.sh), run the host-side tests (tests/qtest/test_*.py),
 # then the VM suites (tests/run-vm.py).  The last line of output is the total
 # "N passed, N failed"; the exit status is non-zero when anything failed.
+# Builds are setup, not tests: a build that works prints "ok build/..." and
+# is not counted; one that fails is counted as a failure.
 #
-# Usage: tests/run.sh [--module] [--static] [--no-qtest] [--case NAME]... [SUITE...]
+# Usage: tests/run.sh [--module] [--static|--static-quick] [--no-qtest] [--case NAME]... [SUITE...]
 #        (default suite: qla1280)
 #   --module  build qlisp.ko first (a build failure counts as a failed test)
 #             and put it into the guest
 #   --static  run the static gates (tests/static.sh) too
+#   --static-quick  the static gates without the slow ones (make check-quick)
 #   --portability  after the suites: build and boot on Debian trixie and sid
 #             (scripts/kbuild-other.sh), the DKMS package in a chroot
 #             (scripts/dkms-test.sh), the in-tree build (scripts/intree.sh)
@@ -32,10 +35,11 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--no-qtest) qtest=0 ;;
 	--static) static=1 ;;
+	--static-quick) static=quick ;;
 	--module) module=1 ;;
 	--portability) portability=1 ;;
 	--case) cases+=(--case "$2"); shift ;;
-	-h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,22p' "$0"; exit 0 ;;
 	-*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
 	*) suites+=("$1") ;;
 	esac
@@ -60,17 +64,22 @@ missing=()
 for p in python3 seabios qemu-system-data; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
 done
+# A tool that cannot be installed fails the run; nothing is skipped.
 if [ ${#missing[@]} -gt 0 ]; then
-	"$top/scripts/apt-setup.sh"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	if ! "$top/scripts/apt-setup.sh" ||
+		! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 \
+			--no-install-recommends "${missing[@]}" >/dev/null; then
+		echo "FAIL setup/tools: cannot install ${missing[*]}"
+		failed=$((failed + 1))
+		summary
+	fi
 fi
 
 t0=$(date +%s)
 if [ $module = 1 ]; then
 	if make -C "$top" module >/tmp/qlisp-module-build.log 2>&1; then
 		export QLISP_KO=$top/drivers/scsi/qlisp/qlisp.ko
-		echo "PASS build/module"
-		passed=$((passed + 1))
+		echo "ok build/module"
 	else
 		tail -n 30 /tmp/qlisp-module-build.log
 		echo "FAIL build/module: make module failed"
@@ -78,7 +87,7 @@ if [ $module = 1 ]; then
 	fi
 fi
 # Suites on the debug kernel ("kernel": "debug") need it and a qlisp.ko
-# built for it; building both counts as one test.
+# built for it (setup: counted only if it fails).
 debug=0
 for s in "${suites[@]}"; do
 	grep -qE '"kernel": *"debug"' "$tests/suites/$s.py" 2>/dev/null && debug=1
@@ -87,8 +96,7 @@ if [ $debug = 1 ] && [ $module = 1 ]; then
 	t1=$(date +%s)
 	if ko=$("$top/scripts/module-debug.sh" 2>/tmp/qlisp-kdebug-build.log); then
 		export QLISP_KO_DEBUG=$ko
-		echo "PASS build/debug-kernel-and-module ($(( $(date +%s) - t1 ))s)"
-		passed=$((passed + 1))
+		echo "ok build/debug-kernel-and-module ($(( $(date +%s) - t1 ))s)"
 	else
 		tail -n 30 /tmp/qlisp-kdebug-build.log
 		echo "FAIL build/debug-kernel-and-module: see /tmp/qlisp-kdebug-build.log"
@@ -129,8 +137,12 @@ if [ $qtest = 1 ]; then
 	done
 fi
 
-if [ $static = 1 ]; then
-	o=$("$tests/static.sh" 2>&1)
+if [ $static != 0 ]; then
+	if [ $static = quick ]; then
+		o=$("$tests/static.sh" --quick 2>&1)
+	else
+		o=$("$tests/static.sh" 2>&1)
+	fi
 	rc=$?
 	printf '%s\n' "$o" | grep -vE '^[0-9]+ passed, [0-9]+ failed$'
 	if ! add_counts "$o"; then

@@ -7,12 +7,12 @@ need_disks
 dev=$(disk_sd 0)
 echo 5 >"/sys/block/${dev#/dev/}/device/timeout"
 resets() { host_stat resets; }
-big() { echo $(( $(host_qom_get stat-bus-resets) + $(host_qom_get stat-chip-resets) )); }
+big() { _b=$(qom_num stat-bus-resets) && _c=$(qom_num stat-chip-resets) && echo $((_b + _c)); }
 p=$(pattern fe 1)
 must dd if="$p" of="$dev" bs=64k count=16 oflag=direct
 is_qlisp && r0=$(resets)
-b0=$(big)
-f0=$(host_qom_get stat-faults)
+b0=$(big) || fail "cannot read the model's reset counters"
+f0=$(qom_num stat-faults) || fail "cannot read stat-faults"
 host_qom_set fault "fail-aborts 1" >/dev/null || fail "cannot arm fail-aborts"
 host_qom_set fault "fail-resets 2" >/dev/null || fail "cannot arm fail-resets"
 host_qom_set fault "swallow 1" >/dev/null || fail "cannot arm swallow"
@@ -20,8 +20,8 @@ must dd if="$dev" of=/tmp/fe.rb bs=64k count=16 iflag=direct
 # a driver that skips a reset level leaves a fault armed: not for later cases
 host_qom_set fault clear >/dev/null
 cmp "$p" /tmp/fe.rb >/dev/null || fail "data differs after recovery"
-f1=$(host_qom_get stat-faults)
-b1=$(big)
+f1=$(qom_num stat-faults) || fail "cannot read stat-faults"
+b1=$(big) || fail "cannot read the model's reset counters"
 say "faults $f0 -> $f1, model bus+chip resets $b0 -> $b1"
 [ "$f1" -ge $((f0 + 2)) ] || fail "the swallow and the failed abort did not both fire"
 [ "$b1" -gt "$b0" ] || fail "the model saw no bus or chip reset"
@@ -32,6 +32,6 @@ if is_qlisp; then
 	dmesg_since_start | grep -q 'abort handle .*: refused' || fail "abort was not refused"
 fi
 must dd if="$dev" of=/dev/null bs=64k count=16 iflag=direct
-dmesg_allow 'abort handle|Unable to abort command|timing out command|timed out|mailbox command 0x1[67] failed|reset'
+dmesg_allow 'abort handle|Unable to abort command|timing out command|timed out|mailbox command 0x1[67] failed|qlisp [0-9a-f:.]+: host reset$'
 check_dmesg_clean
 pass "abort and device resets refused ($((f1 - f0)) faults); recovered by a bus or chip reset"

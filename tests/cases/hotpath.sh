@@ -14,11 +14,8 @@ dev=$(disk_sd 0)
 m0=$(model_counters) || fail "cannot read the model's counters"
 x0=$(host_stat index_reads)
 i0=$(host_stat interrupts)
-must fio --name=hot --filename="$dev" --ioengine=libaio --iodepth=16 \
-	--direct=1 --rw=randwrite --bs=4k --size="${FIO_SIZE:-16m}" \
-	--verify=crc32c --verify_fatal=1 --do_verify=1 --verify_state_save=0 \
-	--randseed=$$
-grep -q 'err= *[1-9]' /tmp/run.out && fail "fio reported errors"
+fio_pass hot --name=hot --filename="$dev" --ioengine=libaio --iodepth=16 \
+	--direct=1 --rw=randwrite --bs=4k --size="${FIO_SIZE:-16m}" || fail "$FIO_WHY"
 m1=$(model_counters) || fail "cannot read the model's counters"
 x1=$(host_stat index_reads)
 i1=$(host_stat interrupts)
@@ -42,16 +39,13 @@ say "commands=$cmds register reads=$reads writes=$writes irqs=$irqs handler pass
 # Doorbells: fio now submits 16 I/Os per io_submit, the block layer hands
 # them to qlisp as one batch, and one request-in write (mailbox 4) posts
 # the batch: only the last command (SCMD_LAST) or commit_rqs rings.
-b0=$(host_qom_get stat-doorbells) || fail "cannot read the model's doorbells"
-c0=$(host_qom_get stat-cmds) || fail "cannot read the model's commands"
-must fio --name=batch --filename="$dev" --ioengine=libaio --iodepth=32 \
+b0=$(qom_num stat-doorbells) || fail "cannot read the model's doorbells"
+c0=$(qom_num stat-cmds) || fail "cannot read the model's commands"
+fio_pass batch --name=batch --filename="$dev" --ioengine=libaio --iodepth=32 \
 	--iodepth_batch_submit=16 --iodepth_batch_complete_min=16 \
-	--direct=1 --rw=randwrite --bs=4k --size="${FIO_SIZE:-16m}" \
-	--verify=crc32c --verify_fatal=1 --do_verify=1 --verify_state_save=0 \
-	--randseed=$$
-grep -q 'err= *[1-9]' /tmp/run.out && fail "fio reported errors"
-b1=$(host_qom_get stat-doorbells) || fail "cannot read the model's doorbells"
-c1=$(host_qom_get stat-cmds) || fail "cannot read the model's commands"
+	--direct=1 --rw=randwrite --bs=4k --size="${FIO_SIZE:-16m}" || fail "$FIO_WHY"
+b1=$(qom_num stat-doorbells) || fail "cannot read the model's doorbells"
+c1=$(qom_num stat-cmds) || fail "cannot read the model's commands"
 bells=$((b1 - b0)) bcmds=$((c1 - c0))
 say "batched: commands=$bcmds doorbells=$bells"
 [ "$bcmds" -ge 4096 ] || fail "only $bcmds batched commands reached the model"

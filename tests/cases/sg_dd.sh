@@ -1,17 +1,13 @@
 #!/bin/sh
-# sg_dd: write 64 MiB of a random pattern through sg with 512-byte and 1 MiB
-# commands, read it back, compare; disks A and B get different data and must
-# not alias.
+# sg_dd: write a fresh pattern (tpat: each sector names its seed and LBA)
+# through sg with 512-byte and 1 MiB commands at the end of disks A and B,
+# read it back and compare (rw_check), and tell the host, which checks the
+# images after power-off (host_truth); disks A and B must not alias.  No
+# other case writes the last SG_DD_MIB (64) MiB of A and B.
 . /qlisp/lib.sh
 need_disks
 
 MIB=${SG_DD_MIB:-64}
-pa=$(pattern a $MIB)
-pb=$(pattern b $MIB)
-cmp -s "$pa" "$pb" && fail "random patterns are identical?"
-sga=$(disk_sg 0)
-sgb=$(disk_sg 1)
-
 # bpt: blocks per SCSI command.  1 MiB commands may exceed what the HBA
 # takes (max_hw_sectors); then use the largest it takes.
 maxkb=$(cat /sys/block/$(basename "$(disk_sd 0)")/queue/max_hw_sectors_kb)
@@ -26,22 +22,20 @@ for bpt in 1 $big; do
 	mib=$MIB
 	[ $bpt = 1 ] && mib=$((MIB / 8))
 	blocks=$((mib * 2048))
-	for d in a b; do
-		eval "sg=\$sg$d; p=\$p$d"
-		must sg_dd if="$p" of="$sg" bs=512 bpt=$bpt count=$blocks
-		must sg_dd if="$sg" of=/tmp/readback bs=512 bpt=$bpt count=$blocks
-		[ "$(stat -c %s /tmp/readback)" = $((blocks * 512)) ] || fail "short read-back from $sg"
-		head -c $((blocks * 512)) "$p" >/tmp/expect
-		cmp /tmp/expect /tmp/readback >/tmp/cmp.out 2>&1 ||
-			fail "data mismatch on $sg (bpt=$bpt): $(cat /tmp/cmp.out)"
-		say "sg_dd $sg bpt=$bpt: $mib MiB written, read and compared"
+	for d in 0 1; do
+		lba=$(($(disk_bytes $d) / 512 - blocks))
+		rw_check $d $lba $blocks $bpt || fail "$RW_WHY"
+		eval "seed$d=\$RW_SEED lba$d=\$lba"
+		say "sg_dd $(disk_sg $d) bpt=$bpt: $mib MiB at LBA $lba written, read and compared (seed $RW_SEED)"
 	done
-	# A must still hold pattern a after B was written (no aliasing)
-	must sg_dd if="$sga" of=/tmp/readback bs=512 bpt=$big count=$blocks
-	cmp -s /tmp/expect /tmp/readback && fail "disk A holds disk B's data (aliasing)"
-	head -c $((blocks * 512)) "$pa" >/tmp/expect
+	# A must still hold its pattern after B was written (no aliasing)
+	tpat "$seed0" "$lba0" $blocks >/tmp/expect
+	must sg_dd if="$(disk_sg 0)" of=/tmp/readback bs=512 bpt=$big count=$blocks skip="$lba0"
 	cmp -s /tmp/expect /tmp/readback || fail "disk A changed when disk B was written"
 	rm -f /tmp/readback /tmp/expect
+	for d in 0 1; do
+		t=$(host_truth $d) || fail "host: disk $d image: $t"
+	done
 done
 check_dmesg_clean
-pass "512 B and $((big / 2)) KiB commands, ${MIB} MiB per disk"
+pass "512 B and $((big / 2)) KiB commands, ${MIB} MiB per disk, host images checked"

@@ -40,10 +40,9 @@ for dev in /sys/bus/pci/devices/*; do
 done
 sd1=/dev/$(ls /sys/class/scsi_disk/$h1:0:0:0/device/block)
 sd2=/dev/$(ls /sys/class/scsi_disk/$h2:0:5:0/device/block)
-must fio --ioengine=libaio --iodepth=16 --direct=1 --rw=randrw \
-	--bsrange=4k-256k --size=32m --verify=crc32c --verify_fatal=1 \
-	--do_verify=1 --verify_state_save=0 --randseed=$$ \
-	--name=a --filename="$sd1" --name=b --filename="$sd2"
-[ "$(grep -c 'err= *0' /tmp/run.out)" -eq 2 ] || fail "fio did not finish cleanly on both adapters"
+fio_pass two --ioengine=libaio --iodepth=16 --direct=1 --rw=randrw \
+	--bsrange=4k-256k --size=32m \
+	--name=a --filename="$sd1" --name=b --filename="$sd2" || fail "$FIO_WHY"
+[ "$(grep -c 'err= *0' /tmp/fio.two.out)" -eq 2 ] || fail "fio did not finish cleanly on both adapters"
 check_dmesg_clean
 pass "host$h1 and host$h2 attached, verified I/O on both"

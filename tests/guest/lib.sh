@@ -72,7 +72,7 @@ fail() {
 	chan_send "@@RESULT $CASE FAIL $msg"
 	say "FAIL $CASE: $msg"
 	# a failed fault case must not leave its fault armed for the next
-	case $CASE in fault_*|soak) host_qom_set fault clear >/dev/null 2>&1 ;; esac
+	case $CASE in fault_*|soak|eyes_*) host_qom_set fault clear >/dev/null 2>&1 ;; esac
 	say "--- dmesg since case start:"
 	dmesg_since_start | tail -n 40
 	exit 1
@@ -104,17 +104,27 @@ dmesg_allow() { DMESG_ALLOW="$DMESG_ALLOW|$1"; }
 # DMA-API debugging (a WARNING), DEBUG_OBJECTS and sleep-in-atomic reports
 # all come as one of these).
 SPLAT_RE='BUG:|kernel BUG at|WARNING|Oops|Call Trace|[Hh]ung task|[Ss]oft lockup|KASAN:|kmemleak: [0-9]+ new suspected|ODEBUG:|possible circular locking|possible recursive locking|inconsistent lock state|sleeping function called from invalid context'
-# check_dmesg_clean: fail on timeout/abort/error lines logged since the case
-# started, except allowed ones, and on any splat.
+# check_dmesg_clean: fail on any warning or error qlisp printed (kernel
+# log level 0-4: dev_warn, dev_err, pr_err ...), on timeout/abort/error
+# lines from anyone, since the case started, except the lines the case
+# names (dmesg_allow: keep each pattern to the message it expects), and on
+# any splat.
 check_dmesg_clean() {
-	dmesg_since_start >/tmp/dmesg.case
+	dmesg -r | sed -n "/qlisp: case-start $CASE_TAG\$/,\$p" >/tmp/dmesg.raw
+	sed 's/^<[0-9]*>//' /tmp/dmesg.raw >/tmp/dmesg.case
 	grep -q "qlisp: case-start $CASE_TAG\$" /tmp/dmesg.case ||
 		fail "dmesg: start marker of $CASE_TAG lost (ring buffer overrun?)"
 	{
+		# <0>..<4>: the kernel facility at warning level or above
+		# (the module loader's taint notes name the module: not qlisp's)
+		grep -E '^<[0-4]>(\[[ 0-9.]*\] )?qlisp[ :]' /tmp/dmesg.raw |
+			sed 's/^<[0-9]*>//' |
+			grep -vE 'qlisp: (loading out-of-tree module taints kernel|module verification failed: )' |
+			grep -vE "$DMESG_ALLOW"
 		grep -iE 'timeout|timed out|abort|error' /tmp/dmesg.case |
 			grep -v 'qlisp: case-\(start\|end\) ' | grep -vE "$DMESG_ALLOW"
 		grep -E "$SPLAT_RE" /tmp/dmesg.case
-	} >/tmp/dmesg.bad
+	} | awk '!seen[$0]++' >/tmp/dmesg.bad
 	if [ -s /tmp/dmesg.bad ]; then
 		say "unexpected kernel messages:"
 		cat /tmp/dmesg.bad
@@ -124,13 +134,22 @@ check_dmesg_clean() {
 # Checks of one driver's own messages and statistics: the fault cases run
 # with qlisp and with qla1280 (see Documentation/scsi/qlisp.rst).
 is_qlisp() { [ "$VMT_DRIVER" = qlisp ]; }
+# qom_num KEY: a counter of the model as a number; prints nothing and
+# returns 1 if it cannot be read or is not a number (use: x=$(qom_num K) ||
+# fail ...), so that a failed read never passes a comparison.
+qom_num() {
+	_v=$(host_qom_get "$1") || return 1
+	case $_v in '' | *[!0-9]*) return 1 ;; esac
+	echo "$_v"
+}
 # recoveries: what the model saw of error recovery, whichever driver runs it
 # (ABORTs that found their command, device/target resets, bus resets, chip
-# soft resets), as one number.
+# soft resets), as one number; returns 1 (and prints nothing) if a counter
+# cannot be read.
 recoveries() {
 	n=0
 	for c in stat-aborts stat-device-resets stat-bus-resets stat-chip-resets; do
-		v=$(host_qom_get $c) || { echo -1; return 1; }
+		v=$(qom_num $c) || return 1
 		n=$((n + v))
 	done
 	echo $n
@@ -236,4 +255,190 @@ pattern() {
 	f=/tmp/pattern.$1.$2
 	[ -f "$f" ] || dd if=/dev/urandom of="$f" bs=1M count="$2" 2>/dev/null
 	echo "$f"
+}
+
+# --- fresh data, and data the host can check ---------------------------------
+# next_seed: a seed no earlier call in this boot returned (a random base per
+# boot, then one more per call; kept in a file, as cases are subshells).
+next_seed() {
+	[ -f /tmp/seed.next ] ||
+		echo $(( $(od -An -N4 -tu4 /dev/urandom | tr -d ' ') % 1000000000 + 1 )) >/tmp/seed.next
+	_s=$(cat /tmp/seed.next)
+	echo $((_s + 1)) >/tmp/seed.next
+	echo "$_s"
+}
+
+# fio_pass NAME FIO-ARGS...: one fio pass that writes and verifies (crc32c)
+# with a seed no earlier pass in this boot used, so the blocks it writes
+# differ from whatever an earlier pass left there: a write that is lost or
+# lands elsewhere fails its verify.  The seed is printed and logged on the
+# host.  FIO-ARGS: job options (options before the first --name apply to
+# every job).  Output in /tmp/fio.NAME.out.  Returns 0 only if fio exited
+# 0, printed no verify error and every job reported err=0.
+# A write-only job runs as rw=(rand)rw with rwmixwrite=100: fio (3.33)
+# checks each block's header seed against the pass's own only in jobs that
+# read and write; in a plain (rand)write job a block left from an earlier
+# pass (a lost write) verifies (measured: stale 1 MiB in a randwrite pass
+# verified, the same with randrw,rwmixwrite=100 failed "bad header
+# rand_seed").
+fio_pass() {
+	_fn=$1
+	shift
+	_n=$#
+	while [ "$_n" -gt 0 ]; do
+		_a=$1
+		shift
+		case $_a in
+		--rw=randwrite) set -- "$@" --rw=randrw --rwmixwrite=100 ;;
+		--rw=write) set -- "$@" --rw=rw --rwmixwrite=100 ;;
+		*) set -- "$@" "$_a" ;;
+		esac
+		_n=$((_n - 1))
+	done
+	_seed=$(next_seed)
+	_fo=/tmp/fio.$_fn.out
+	say "fio $_fn: seed $_seed"
+	host_log "fio $_fn seed $_seed"
+	/usr/bin/fio --verify=crc32c --verify_fatal=1 --do_verify=1 \
+		--verify_state_save=0 --randseed="$_seed" "$@" >"$_fo" 2>&1
+	_frc=$?
+	FIO_WHY=
+	if [ $_frc -ne 0 ]; then
+		FIO_WHY="fio $_fn (seed $_seed) exited $_frc: $(grep -m 1 -iE 'verify:|error' "$_fo")"
+	elif grep -iE 'verify: bad|crc32c: (verify|mismatch)|bad magic|verify failed|bad header' "$_fo" >/dev/null; then
+		FIO_WHY="fio $_fn (seed $_seed): verification errors"
+	elif grep -E 'err= *[1-9]' "$_fo" >/dev/null || ! grep -E 'err= *0' "$_fo" >/dev/null; then
+		FIO_WHY="fio $_fn (seed $_seed): error status"
+	fi
+	[ -z "$FIO_WHY" ] && return 0
+	say "$FIO_WHY"
+	tail -n 20 "$_fo"
+	echo "$FIO_WHY" >/tmp/fio.$_fn.why
+	return 1
+}
+# fio_why NAME: why fio_pass NAME failed (for a background pass)
+fio_why() { cat "/tmp/fio.$1.why" 2>/dev/null || echo "fio $1 failed"; }
+
+# tpat SEED LBA COUNT: COUNT 512-byte sectors of the test pattern for LBAs
+# LBA.. under SEED.  Each sector names its seed and LBA ("%08x:%012d;"),
+# then a filler made of the seed, and a newline; tests/run-vm.py
+# (truth_pattern) makes the same bytes on the host.  A sector that was not
+# written, was written to another LBA or by another pass does not match.
+tpat() {
+	awk -v s="$1" -v l="$2" -v n="$3" 'BEGIN {
+		f = sprintf("qlisp-%08x-", s)
+		while (length(fill) < 489)
+			fill = fill f
+		fill = substr(fill, 1, 489)
+		for (i = 0; i < n; i++)
+			printf "%08x:%012d;%s\n", s, l + i, fill
+	}'
+}
+# host_wrote DISK LBA COUNT SEED: tell the host that disk index DISK now
+# holds tpat SEED LBA COUNT there; after the guest powers off the host
+# checks the image against it (and host_truth checks at once).
+host_wrote() { host_request "@@WROTE $1 $2 $3 $4" >/dev/null; }
+# host_forget DISK LBA COUNT: those sectors no longer hold a pattern
+host_forget() { host_request "@@FORGET $1 $2 $3" >/dev/null; }
+# host_truth DISK: the host compares the image of disk DISK with every
+# pattern the guest said it wrote there; prints the host's answer, returns
+# non-zero on a mismatch (or no answer)
+host_truth() { host_request "@@TRUTH $1"; }
+
+# rw_check DISK LBA COUNT BPT: the sg_dd data check: write COUNT sectors of
+# a fresh pattern at LBA of disk index DISK through its sg node with BPT
+# sectors per command, tell the host, read them back the same way and
+# compare.  Returns 0 if the data read back is right; else 1, with the
+# reason in RW_WHY.
+rw_check() {
+	_sg=$(disk_sg "$1") || { RW_WHY="no sg node for disk $1"; return 1; }
+	_seed=$(next_seed)
+	RW_SEED=$_seed
+	tpat "$_seed" "$2" "$3" >/tmp/rw.pat
+	RW_WHY=
+	if ! run sg_dd if=/tmp/rw.pat of="$_sg" bs=512 bpt="$4" count="$3" seek="$2"; then
+		RW_WHY="sg_dd write to $_sg failed"
+	elif ! host_wrote "$1" "$2" "$3" "$_seed"; then
+		RW_WHY="host did not take the record of the write"
+	elif ! run sg_dd if="$_sg" of=/tmp/rw.rb bs=512 bpt="$4" count="$3" skip="$2"; then
+		RW_WHY="sg_dd read from $_sg failed"
+	elif ! cmp /tmp/rw.pat /tmp/rw.rb >/tmp/cmp.out 2>&1; then
+		RW_WHY="data mismatch on $_sg (LBA $2, $3 sectors, bpt=$4, seed $_seed): $(head -n 1 /tmp/cmp.out)"
+	fi
+	rm -f /tmp/rw.pat /tmp/rw.rb
+	[ -z "$RW_WHY" ] && return 0
+	say "$RW_WHY"
+	return 1
+}
+
+# big_rw_check DEV KB MIB: the continuation data check: write MIB MiB of a
+# fresh pattern from the start of DEV with KB-KiB O_DIRECT commands (a
+# buffer of scattered user pages: many segments each), read it back the
+# same way and compare.  Returns 0 if right; else 1 with BIG_WHY.
+big_rw_check() {
+	_seed=$(next_seed)
+	tpat "$_seed" 0 $(($3 * 2048)) >/tmp/big.pat
+	BIG_WHY=
+	if ! run dd if=/tmp/big.pat of="$1" bs="$2"k count=$(($3 * 1024 / $2)) oflag=direct; then
+		BIG_WHY="dd write to $1 failed"
+	elif ! run dd if="$1" of=/tmp/big.rb bs="$2"k count=$(($3 * 1024 / $2)) iflag=direct; then
+		BIG_WHY="dd read from $1 failed"
+	elif ! cmp /tmp/big.pat /tmp/big.rb >/tmp/cmp.out 2>&1; then
+		BIG_WHY="data mismatch on $1 (${2} KiB commands, seed $_seed): $(head -n 1 /tmp/cmp.out)"
+	fi
+	rm -f /tmp/big.pat /tmp/big.rb
+	[ -z "$BIG_WHY" ] && return 0
+	say "$BIG_WHY"
+	return 1
+}
+
+# --- residuals ----------------------------------------------------------------
+# sg_in_bytes SG ALLOC CDB-BYTES...: send the CDB (hex bytes) through SG_IO
+# with a data-in buffer of ALLOC bytes (sg_raw); prints how many bytes the
+# kernel says arrived: ALLOC minus the residual the driver reported.  The
+# data is in /tmp/sgraw.data.  Returns 1 if the command failed.
+sg_in_bytes() {
+	_sg=$1 _al=$2
+	shift 2
+	rm -f /tmp/sgraw.data
+	/usr/bin/sg_raw -r "$_al" -o /tmp/sgraw.data "$_sg" "$@" >/tmp/sgraw.out 2>&1 || return 1
+	if grep -q 'No data received' /tmp/sgraw.out; then
+		echo 0
+		return 0
+	fi
+	sed -n 's/^Writing \([0-9][0-9]*\) bytes of data.*/\1/p' /tmp/sgraw.out | grep . || return 1
+}
+# underrun_check DISK: the residual check: a READ(10) of 128 sectors (64
+# KiB) through sg while the model's underrun fault reports 4096 bytes not
+# moved must arrive as exactly 61440 bytes: the driver passed the residual
+# on.  Returns 0 if so; else 1 with RESID_WHY.
+underrun_check() {
+	_sg=$(disk_sg "$1") || { RESID_WHY="no sg node for disk $1"; return 1; }
+	host_qom_set fault "underrun 4096 1" >/dev/null || { RESID_WHY="cannot arm underrun"; return 1; }
+	if ! _got=$(sg_in_bytes "$_sg" 65536 28 00 00 00 00 40 00 00 80 00); then
+		host_qom_set fault clear >/dev/null
+		RESID_WHY="READ(10) with an underrun failed: $(tail -n 2 /tmp/sgraw.out | tr '\n' ' ')"
+		return 1
+	fi
+	RESID_WHY=
+	[ "$_got" = 61440 ] && return 0
+	RESID_WHY="READ(10) of 65536 bytes with a 4096-byte underrun: the kernel says $_got bytes arrived, want 61440"
+	say "$RESID_WHY"
+	return 1
+}
+
+# --- waiting on conditions, not for fixed times ------------------------------
+# io_count DEV: I/Os (reads + writes) completed on block device DEV
+io_count() { awk '{ print $1 + $5 }' "/sys/block/${1#/dev/}/stat"; }
+# wait_io DEV N [SECONDS]: wait until DEV has completed N more I/Os than when
+# called (I/O running in the background is under way, or going again after
+# a fault); returns 1 if that takes longer than SECONDS (default 60)
+wait_io() {
+	_b=$(io_count "$1")
+	_t=$((${3:-60} * 10))
+	while [ $(($(io_count "$1") - _b)) -lt "$2" ]; do
+		_t=$((_t - 1))
+		[ $_t -gt 0 ] || return 1
+		sleep 0.1
+	done
 }

@@ -66,6 +66,7 @@ HCCR_RST_REL = 0xB000
 MBS_OK = 0x4000
 MBS_INVALID = 0x4001
 MBS_PARAM = 0x4006
+MBS_CMD_ERROR = 0x4005
 
 SIGNATURE = [0x0000, 0x4953, 0x5020, 0x2020, 0x0001]
 
@@ -862,19 +863,21 @@ def case_bad_mbox(t):
                           3: FW_BUF & 0xFFFF, 4: 0, 6: 0, 7: 0})
     res.note("LOAD_RAM count 0 -> %s" % (hex(st) if st is not None
                                          else "timeout"))
-    res.check("LOAD_RAM count 0 completes", st is not None)
+    res.check("LOAD_RAM count 0 -> 0x4006 (parameter error)", st == MBS_PARAM,
+              "mb0 %s" % (hex(st) if st is not None else "timeout"))
     # checksum over a length that runs past the end of RISC RAM
     isp.mbox({0: 0x04, 1: 0xFFF3, 2: 0x0100})
     st = isp.mbox_status({0: 0x07, 1: 0xFFF0})
-    res.check("VERIFY_CHECKSUM length past end of RAM -> error",
-              st is not None and st != MBS_OK, "mb0 %s" % st)
+    res.check("VERIFY_CHECKSUM length past end of RAM -> 0x4005",
+              st == MBS_CMD_ERROR, "mb0 %s" % st)
     st = isp.mbox_status({0: 0x02, 1: 0xFFF0})
-    res.check("EXECUTE_FIRMWARE at 0xFFF0 (bad length) -> error",
-              st is not None and st != MBS_OK, "mb0 %s" % st)
+    res.check("EXECUTE_FIRMWARE at 0xFFF0 (bad length) -> 0x4005",
+              st == MBS_CMD_ERROR, "mb0 %s" % st)
     res.check("... and RISC stays in boot ROM (0x1F -> 0x4001)",
               isp.mbox_status({0: 0x1F}) == MBS_INVALID)
     st = isp.mbox_status({0: 0x07, 1: 0xFFFF})
-    res.check("VERIFY_CHECKSUM at 0xFFFF completes", st is not None)
+    res.check("VERIFY_CHECKSUM at 0xFFFF (length wraps) -> 0x4005",
+              st == MBS_CMD_ERROR, "mb0 %s" % st)
     res.check("image at 0x1000 intact after bad loads",
               isp.mbox_status({0: 0x07, 1: FW_ORG}) == MBS_OK)
 
@@ -1161,7 +1164,13 @@ def case_pointers(t):
               r["state"] == 0x0100, fmt_ent(r))
     r, _ = isp.run1([cmd_entry(base + 25, cdb_tur(), lun=5)])
     res.note("TUR to target 0 LUN 5 (no such LUN): %s" % fmt_ent(r))
-    res.check("TUR to missing LUN answered", r is not None)
+    # QEMU's SCSI bus answers for the target: CHECK CONDITION, ILLEGAL
+    # REQUEST, LOGICAL UNIT NOT SUPPORTED (0x25), sense fetched by the chip
+    res.check("TUR to missing LUN -> comp 0x00, CHECK CONDITION, sense 5/0x25",
+              r is not None and r["comp"] == CS_OK and r["scsi"] == 2 and
+              r["state"] & 0x0100 and r["sense_len"] >= 14 and
+              r["raw"][32 + 2] & 0xF == 5 and r["raw"][32 + 12] == 0x25,
+              fmt_ent(r) + (" sense " + r["raw"][32:50].hex() if r else ""))
 
 
 def case_segments(t):
@@ -1325,8 +1334,11 @@ def case_segments(t):
                                   flags=RF_IN))
     res.note("zero-length segment at a bad address + good segment: %s"
              % fmt_ent(r))
-    res.check("zero-length bad-address segment answered",
-              r is not None and r["comp"] in (CS_OK, CS_DMA))
+    # a zero-length segment moves nothing, so its address is never used:
+    # the command completes, its block in the good segment
+    res.check("zero-length bad-address segment ignored -> 0x00, resid 0",
+              r is not None and r["comp"] == CS_OK and r["scsi"] == 0 and
+              r["resid"] == 0, fmt_ent(r))
     # longer/shorter segment totals
     one("READ(10) 1 block into 1536 bytes -> 0x15, residual 1024",
         build_command(next(h), cdb_read10(9, 1),
@@ -1610,7 +1622,8 @@ def case_final(t):
             missing.append(c)
     if missing:
         res.note("counters missing (checks skipped): %s" % ", ".join(missing))
-    res.check("qom-get of the stat-* counters works", vals, str(missing))
+    res.check("qom-get of every stat-* counter works", vals and not missing,
+              str(missing))
     res.note("counters: " + ", ".join("%s=%s" % (k[5:], v)
                                       for k, v in vals.items()))
     if t.restarts:

@@ -20,7 +20,9 @@ SUITE = {
     ],
     "cases": ["attach", "fault_timeout", "fault_escalate", "fault_busreset",
               "fault_syserr", "fault_seltimeout", "fault_status",
-              "fault_corrupt", "blkdebug_lba", "hotplug", "soak"],
+              "fault_corrupt", "blkdebug_lba", "hotplug", "soak",
+              # the data checks must fail under silent corruption
+              "eyes_dropwrite", "eyes_wronglba", "eyes_flipread", "eyes_zeroresid"],
     # soak: qla1280 leaves a system error to the midlayer's escalation, so
     # a second one within a command's budget fails it (tests/cases/soak.sh)
     "kernel_args": ["vmt_soak=60", "vmt_env=SOAK_SYSERR_GAP=48"],

@@ -23,10 +23,15 @@ SUITE = {
               "fault_syserr", "fault_seltimeout", "fault_status",
               "fault_corrupt", "fault_badentry", "blkdebug_lba", "soak", "hotplug",
               "fault_mbox_timeout", "fault_reset_race",
-              "fault_busmaster"],
+              "fault_busmaster",
+              # the data checks must fail under silent corruption
+              "eyes_dropwrite", "eyes_wronglba", "eyes_flipread", "eyes_zeroresid"],
     # bounded soak for CI; longer runs: edit or copy this suite
     "kernel_args": ["vmt_soak=120"],
     "case_timeout": 240,
     "timeouts": {"soak": 400},
+    # above the sum of what the cases take (447 s for all 17 on a loaded
+    # 2-core machine)
+    "timeout_total": 1800,
     "guest": {"dmesg_allow": ""},
 }

@@ -22,6 +22,8 @@ SUITE = {
               "rsp_index", "pci_rebind"],
     "case_timeout": 240,
     "timeouts": {"attach": 150, "fio_verify": 360, "reload": 300},
+    # above the sum of what the cases take (about 10 minutes warm)
+    "timeout_total": 1800,
     "guest": {
         "dmesg_allow": "",
     },

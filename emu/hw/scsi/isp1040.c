@@ -462,6 +462,12 @@ struct ISPState {
     uint32_t f_fail_aborts;
     uint32_t f_fail_resets;
     bool f_irq_lost;        /* INTA# never reaches the interrupt controller */
+    /* silent corruption, for tests of the tests (see isp_fault_parse) */
+    uint32_t f_drop_write;  /* writes completed GOOD, nothing written */
+    uint32_t f_wrong_lba;   /* reads/writes sent to LBA + f_lba_shift */
+    uint32_t f_lba_shift;
+    uint32_t f_flip_read;   /* chained reads get one byte flipped */
+    uint32_t f_zero_resid;  /* underruns reported complete, residual 0 */
     int f_seltimeout;       /* target that does not answer, or -1 */
     uint32_t f_status_count;
     uint8_t f_status;
@@ -1314,6 +1320,44 @@ static void isp_sglist_truncate(QEMUSGList *qsg, uint64_t len)
 }
 
 /*
+ * Fault: send a READ/WRITE(10/12/16) to LBA + f_lba_shift instead, by
+ * replacing the not yet enqueued request with one for the shifted CDB.
+ */
+static void isp_fault_wrong_lba(ISPState *s, ISPRequest *r)
+{
+    SCSIRequest *old = r->sreq;
+    uint8_t cdb[ISP_MAX_EXT_CDB];
+    int len = old->cmd.len;
+    uint64_t lba = old->cmd.lba + s->f_lba_shift;
+
+    switch (old->cmd.buf[0]) {
+    case READ_10:
+    case WRITE_10:
+    case READ_12:
+    case WRITE_12:
+        stl_be_p(&cdb[2], lba);
+        break;
+    case READ_16:
+    case WRITE_16:
+        stq_be_p(&cdb[2], lba);
+        break;
+    default:
+        return;
+    }
+    if (len <= 0 || len > sizeof(cdb)) {
+        return;
+    }
+    memcpy(cdb, old->cmd.buf, 2);
+    memcpy(&cdb[len == 16 ? 10 : 6], &old->cmd.buf[len == 16 ? 10 : 6],
+           len - (len == 16 ? 10 : 6));
+    s->f_wrong_lba--;
+    s->stat_faults++;
+    trace_isp1040_fault("wrong-lba", r->handle);
+    r->sreq = scsi_req_new(old->dev, r->handle, r->lun, cdb, len, r);
+    scsi_req_unref(old);
+}
+
+/*
  * Injected faults that replace a command's execution.  Returns true when
  * the request was consumed (completed or swallowed).
  */
@@ -1364,6 +1408,25 @@ static bool isp_fault_command(ISPState *s, ISPRequest *r)
         r->sreq = NULL;
         QTAILQ_INSERT_TAIL(&s->done, r, next);
         return true;
+    }
+    if (s->f_drop_write && r->sreq->cmd.mode == SCSI_XFER_TO_DEV &&
+        r->sreq->cmd.xfer > 0) {
+        /* fault: the write is acknowledged, its data never written */
+        s->f_drop_write--;
+        s->stat_faults++;
+        r->state_flags = SS_GOT_BUS | SS_GOT_TARGET | SS_SENT_CDB |
+                         SS_GOT_STATUS | SS_XFER_COMPLETE | SS_XFERRED_DATA;
+        r->scsi_status = GOOD;
+        r->residual = MIN(r->sg_extra, UINT32_MAX);
+        r->comp_status = r->residual ? CS_DATA_UNDERRUN : CS_COMPLETE;
+        trace_isp1040_fault("drop-write", r->handle);
+        scsi_req_unref(r->sreq);
+        r->sreq = NULL;
+        QTAILQ_INSERT_TAIL(&s->done, r, next);
+        return true;
+    }
+    if (s->f_wrong_lba) {
+        isp_fault_wrong_lba(s, r);
     }
     return false;
 }
@@ -2574,6 +2637,27 @@ static void isp_command_complete(SCSIRequest *sreq, size_t resid)
         residual += MIN(s->f_underrun, sreq->cmd.xfer - resid);
         trace_isp1040_fault("underrun", r->handle);
     }
+    if (s->f_zero_resid && residual) {
+        /* fault: an underrun reported as a complete transfer */
+        s->f_zero_resid--;
+        s->stat_faults++;
+        residual = 0;
+        trace_isp1040_fault("zero-resid", r->handle);
+    }
+    if (s->f_flip_read && sreq->cmd.mode == SCSI_XFER_FROM_DEV && !resid &&
+        sreq->status == GOOD && r->qsg.nsg > 4) {
+        /* fault: a byte of a chained read flips on its way to memory */
+        dma_addr_t a = r->qsg.sg[r->qsg.nsg - 1].base;
+        uint8_t b;
+
+        s->f_flip_read--;
+        s->stat_faults++;
+        if (pci_dma_read(PCI_DEVICE(s), a, &b, 1) == MEMTX_OK) {
+            b ^= 0xff;
+            pci_dma_write(PCI_DEVICE(s), a, &b, 1);
+        }
+        trace_isp1040_fault("flip-read", r->handle);
+    }
 
     r->scsi_status = sreq->status & 0xff;
     r->state_flags = SS_GOT_BUS | SS_GOT_TARGET | SS_SENT_CDB |
@@ -2855,6 +2939,12 @@ static const MemoryRegionOps isp_reg_ops = {
  * underrun B N      the next N data commands report B bytes not moved
  * corrupt W N       the next N status entries carry a bad handle (W =
  *                   handle), entry type (type) or entry count (count)
+ * Silent corruption (tests of the tests' data checks):
+ * drop-write N      the next N writes complete GOOD, nothing written
+ * wrong-lba N D     the next N READ/WRITE(10/12/16) go to LBA + D
+ * flip-read N       the next N reads of more than 4 segments (chained
+ *                   through continuation entries) get a byte flipped
+ * zero-resid N      the next N underruns are reported complete, resid 0
  * clear             disarm everything
  * Reading the property shows what is still armed.
  */
@@ -2970,7 +3060,18 @@ static bool isp_fault_parse(ISPState *s, const char *cmd, Error **errp)
         }
         s->f_corrupt = w[1][0];
         s->f_corrupt_count = cnt;
+    } else if (!strcmp(w[0], "drop-write") && n == 1) {
+        s->f_drop_write = a[0];
+    } else if (!strcmp(w[0], "wrong-lba") && n == 2) {
+        s->f_wrong_lba = a[0];
+        s->f_lba_shift = a[1];
+    } else if (!strcmp(w[0], "flip-read") && n == 1) {
+        s->f_flip_read = a[0];
+    } else if (!strcmp(w[0], "zero-resid") && n == 1) {
+        s->f_zero_resid = a[0];
     } else if (!strcmp(w[0], "clear") && n == 0) {
+        s->f_drop_write = s->f_wrong_lba = 0;
+        s->f_flip_read = s->f_zero_resid = 0;
         s->f_swallow = s->f_fail_aborts = s->f_fail_resets = 0;
         s->f_status_count = s->f_sense_count = 0;
         s->f_underrun_count = s->f_corrupt_count = 0;
