@@ -2926,11 +2926,12 @@ static const MemoryRegionOps isp_reg_ops = {
  * Fault injection for tests, through QMP/HMP at run time:
  *   qom-set <hba> fault "<what> [args]"
  * swallow N         the next N commands are accepted and never completed
+ *                   (but see isp_arm_timeout)
  * fail-aborts N     the next N ABORT mailbox commands fail (0x4005)
  * fail-resets N     the next N ABORT_DEVICE/ABORT_TARGET commands fail
  * bus-reset         a SCSI bus reset by another initiator (async 0x8001)
- * system-error      firmware failure (async 0x8002); the firmware stops
- *                   taking requests until the queues are set up again
+ * system-error      firmware failure (async 0x8002); the RISC halts until
+ *                   a chip reset (isp_syserr_halt)
  * seltimeout T      target T stops answering selection; T = -1 ends it
  * status S N        the next N commands end with SCSI status S (e.g. 0x28
  *                   TASK SET FULL, 0x08 BUSY), nothing transferred
