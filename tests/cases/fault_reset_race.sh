@@ -22,8 +22,12 @@ for how in -d -t -b -d -t; do
 	host_qom_set fault "system-error" >/dev/null || fail "cannot post the system error"
 	sg_reset $how "$sgb" >/tmp/race-sg.out 2>&1 &
 	spid=$!
-	sleep 0.3
-	sg_reset -d "$sgb" >/dev/null 2>&1
+	# a burst of device resets across the whole re-initialisation
+	k=0
+	while [ $k -lt 12 ]; do
+		sg_reset -d "$sgb" >/dev/null 2>&1
+		k=$((k + 1))
+	done
 	wait $spid
 	rounds=$((rounds + 1))
 	# let the firmware come back before the next round
@@ -41,6 +45,8 @@ grep -q 'err= *0' /tmp/fio-race.out || fail "fio error status"
 c1=$(host_qom_get stat-chip-resets)
 [ "$c1" -ge $((c0 + rounds)) ] || fail "$((c1 - c0)) chip resets for $rounds system errors"
 dmesg_since_start | grep -q 're-initialisation failed' && fail "an adapter re-initialisation failed"
+bad=$(dmesg_since_start | grep -E 'firmware load failed|queue init failed|did not start|unexpected mailbox status|ROM firmware|refused' | head -n 1)
+[ -z "$bad" ] || fail "bring-up disturbed: $bad"
 # the first command after the resets may get the unit attention they raised
 sg_turs "$sgb" >/dev/null 2>&1
 must sg_turs "$sgb"
