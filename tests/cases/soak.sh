@@ -18,13 +18,14 @@ f0=$(qom_num stat-faults) || fail "cannot read stat-faults"
 # Write+verify passes on disks A and B until the time is up.  Every pass
 # has a seed of its own (fio_pass, printed), so it writes data no earlier
 # pass wrote: a write lost in any pass fails that pass's verify.  The
-# options before the first --name apply to both jobs.
+# options before the first --name apply to both jobs.  SOAK_IODEPTH (from
+# the suite, default 16) per disk.
 rm -f /tmp/soak.stop /tmp/soak.passes /tmp/soak.failed
 (
 	k=0
 	while [ ! -f /tmp/soak.stop ]; do
 		k=$((k + 1))
-		fio_pass "soak$k" --ioengine=libaio --iodepth=16 --direct=1 \
+		fio_pass "soak$k" --ioengine=libaio --iodepth="${SOAK_IODEPTH:-16}" --direct=1 \
 			--rw=randwrite --bsrange=4k-128k --size=24m \
 			--name=sa --filename="$(disk_sd 0)" \
 			--name=sb --filename="$(disk_sd 1)" ||
@@ -35,6 +36,15 @@ rm -f /tmp/soak.stop /tmp/soak.passes /tmp/soak.failed
 	done
 ) &
 fpid=$!
+# soak_fail REASON: stop the passes (the one under way ends: bounded by the
+# disks' command timeouts) so that no I/O of the soak runs into the next
+# case, then fail
+soak_fail() {
+	host_qom_set fault clear >/dev/null
+	touch /tmp/soak.stop
+	wait $fpid
+	fail "$*"
+}
 # a small shell PRNG so the fault sequence follows the seed
 rnd=$seed
 # next N: r = a pseudo-random number below N (no subshell: rnd must advance)
@@ -65,7 +75,7 @@ while [ "$(cut -d. -f1 /proc/uptime)" -lt $end ]; do
 		[ $(($(cut -d. -f1 /proc/uptime) - lastsys)) -lt "${SOAK_SYSERR_GAP:-0}" ]; then
 		kind=1 f="bus-reset"
 	fi
-	host_qom_set fault "$f" >/dev/null || fail "cannot inject '$f'"
+	host_qom_set fault "$f" >/dev/null || soak_fail "cannot inject '$f'"
 	n=$((n + 1))
 	say "soak fault $n: $f"
 	# A system error stops the firmware until the driver resets the chip
@@ -75,7 +85,7 @@ while [ "$(cut -d. -f1 /proc/uptime)" -lt $end ]; do
 		w=0
 		while [ "$(host_qom_get fw-ready)" != true ]; do
 			[ $w -lt 120 ] ||
-				fail "firmware not running 120 s after the system error (seed $seed)"
+				soak_fail "firmware not running 120 s after the system error (seed $seed)"
 			sleep 1
 			w=$((w + 1))
 		done
@@ -86,7 +96,7 @@ while [ "$(cut -d. -f1 /proc/uptime)" -lt $end ]; do
 	sleep $((r + 1))
 done
 host_qom_set fault clear >/dev/null
-[ -f /tmp/soak.failed ] && fail "a pass failed during the soak (fault seed $seed): $(cat /tmp/soak.failed)"
+[ -f /tmp/soak.failed ] && soak_fail "a pass failed during the soak (fault seed $seed): $(cat /tmp/soak.failed)"
 # the pass under way finishes (and verifies) with no more faults
 touch /tmp/soak.stop
 wait $fpid

@@ -24,8 +24,11 @@ SUITE = {
               # the data checks must fail under silent corruption
               "eyes_dropwrite", "eyes_wronglba", "eyes_flipread", "eyes_zeroresid"],
     # soak: qla1280 leaves a system error to the midlayer's escalation, so
-    # a second one within a command's budget fails it (tests/cases/soak.sh)
-    "kernel_args": ["vmt_soak=60", "vmt_env=SOAK_SYSERR_GAP=48"],
+    # a second one within a command's budget fails it (tests/cases/soak.sh).
+    # It aborts the outstanding commands one by one (4 s each) before it
+    # escalates: 8 per disk keeps that within the soak's 120 s wait (with 16
+    # on each of the two disks it took longer).
+    "kernel_args": ["vmt_soak=60", "vmt_env=SOAK_SYSERR_GAP=48:SOAK_IODEPTH=8"],
     "case_timeout": 240,
     "timeouts": {"soak": 300},
     "timeout_total": 1800,
