@@ -20,6 +20,10 @@ test_isp_malformed.py) and checks one behaviour:
   5 throttle-queue-full  no more commands at a LUN than its execution
                    throttle (SET_DEVICE_QUEUE); a target with a queue limit
                    (x-queue-full) answers TASK SET FULL beyond it
+  6 negotiation    async/narrow after reset; the first command after
+                   SET_TARGET_PARAMETERS negotiates the lesser of host,
+                   chip (Fast-20 wide) and target (x-offer-*), flags 0x0080;
+                   a rejecting target (x-reject-*) ends it with 0x1F / 0x20
 
 The virtual clock only moves on clock_step under qtest, so delays are
 stepped explicitly.  Usage: test_isp_realism.py [--qemu BIN] [--only 1,3]
@@ -575,12 +579,119 @@ def case_queue(t):
               r is not None, M.fmt_ent(r))
 
 
+# ---- 6: transfer negotiation -----------------------------------------------
+CS_WIDE_FAILED, CS_SYNC_FAILED = 0x1F, 0x20
+SF_SYNC, SF_NEG = 0x0002, 0x0080
+
+
+def get_tp(isp, target):
+    """GET_TARGET_PARAMETERS: (mb0, flags, offset << 8 | period, width)."""
+    out = isp.mbox({0: 0x28, 1: target << 8})
+    return (out[0], out[2], out[3], out[6])
+
+
+def set_tp(isp, target, flags, sync):
+    return isp.mbox_status({0: 0x38, 1: target << 8, 2: flags, 3: sync})
+
+
+def neg_read(t, isp, target, lba, data, handle, what, comp, sflags):
+    """One READ(10) of @data's block at @lba: checks completion status,
+    status flags exactly and the data."""
+    isp.q.memset(DATA, 512, 0xEE)
+    r, _ = isp.run1([read_entry(handle, target, lba, 1, DATA)])
+    t.res.check("%s: completion 0x%02x, SCSI GOOD, status flags 0x%04x" %
+                (what, comp, sflags), r is not None and r["comp"] == comp and
+                r["scsi"] == 0 and r["sflags"] == sflags, M.fmt_ent(r))
+    t.res.check("%s: the data arrived" % what,
+                isp.q.memread(DATA, 512) == data)
+
+
+def case_negotiation(t):
+    res = t.res
+    # target 0 offers wide and sync, target 1 only wide (no sync)
+    vm, isp = start_vm(t, "x-offer-wide=0x3,x-offer-sync=0x1")
+    for tg in (0, 1):
+        res.check("after reset target %d reports async/narrow" % tg,
+                  get_tp(isp, tg) == (M.MBS_OK, 0, 0, 0),
+                  str(get_tp(isp, tg)))
+    lba = t.rng.randrange(8192)
+    d0 = write_pattern(t, isp, 0, lba, 1, 0x6000)
+    d1 = write_pattern(t, isp, 1, lba, 1, 0x6001)
+    res.check("commands without sync/wide requested negotiate nothing",
+              get_tp(isp, 0) == (M.MBS_OK, 0, 0, 0), str(get_tp(isp, 0)))
+    # host asks beyond the chip: Fast-40 period 10, offset 15
+    st = set_tp(isp, 0, 0xB000, 15 << 8 | 10)
+    res.check("SET_TARGET_PARAMETERS 0: wide sync 0x0F0A", st == M.MBS_OK)
+    res.check("before a command GET still reports async/narrow",
+              get_tp(isp, 0) == (M.MBS_OK, 0x8000, 0, 0),
+              str(get_tp(isp, 0)))
+    neg_read(t, isp, 0, lba, d0, 0x6010, "negotiating command",
+             CS_COMPLETE, SF_NEG | SF_SYNC)
+    res.check("negotiated: wide, chip limit period 12 offset 12",
+              get_tp(isp, 0) == (M.MBS_OK, 0xB000, 0x0C0C, 1),
+              str(get_tp(isp, 0)))
+    neg_read(t, isp, 0, lba, d0, 0x6011, "next command", CS_COMPLETE,
+             SF_SYNC)
+    # host asks less than the chip: Fast-10 period 25, offset 6, narrow
+    set_tp(isp, 0, 0x9000, 6 << 8 | 25)
+    neg_read(t, isp, 0, lba, d0, 0x6012, "renegotiation", CS_COMPLETE,
+             SF_NEG | SF_SYNC)
+    res.check("negotiated: the host's lesser 0x0619, narrow",
+              get_tp(isp, 0) == (M.MBS_OK, 0x9000, 0x0619, 0),
+              str(get_tp(isp, 0)))
+    # target 1 offers no sync: narrow... wide yes, async
+    set_tp(isp, 1, 0xB000, 8 << 8 | 12)
+    neg_read(t, isp, 1, lba, d1, 0x6013, "target without sync",
+             CS_COMPLETE, SF_NEG)
+    res.check("target 1 (x-offer-sync without it): wide, async",
+              get_tp(isp, 1) == (M.MBS_OK, 0xA000, 0, 1),
+              str(get_tp(isp, 1)))
+    st = isp.mbox_status({0: 0x18, 1: 0, 2: 0})
+    res.check("after BUS_RESET target 0 reports async/narrow again",
+              st == M.MBS_OK and get_tp(isp, 0) == (M.MBS_OK, 0x8000, 0, 0),
+              str(get_tp(isp, 0)))
+    res.check("stat-negotiations counts 3",
+              qom_get(vm, "stat-negotiations") == 3,
+              str(qom_get(vm, "stat-negotiations")))
+    vm.cleanup()
+    t.vms.remove(vm)
+
+    # target 0 rejects WDTR, target 1 rejects SDTR (MESSAGE REJECT)
+    vm, isp = start_vm(t, "x-offer-wide=0x3,x-reject-wide=0x1,"
+                       "x-reject-sync=0x2")
+    d0 = write_pattern(t, isp, 0, lba, 1, 0x6100)
+    d1 = write_pattern(t, isp, 1, lba, 1, 0x6101)
+    set_tp(isp, 0, 0xB000, 8 << 8 | 12)
+    neg_read(t, isp, 0, lba, d0, 0x6110, "wide rejected", CS_WIDE_FAILED,
+             SF_NEG | SF_SYNC)
+    res.check("wide rejected: narrow, sync 0x080C",
+              get_tp(isp, 0) == (M.MBS_OK, 0x9000, 0x080C, 0),
+              str(get_tp(isp, 0)))
+    neg_read(t, isp, 0, lba, d0, 0x6111, "after the reject", CS_COMPLETE,
+             SF_SYNC)
+    set_tp(isp, 1, 0xB000, 8 << 8 | 12)
+    neg_read(t, isp, 1, lba, d1, 0x6112, "sync rejected", CS_SYNC_FAILED,
+             SF_NEG)
+    res.check("sync rejected: wide, async",
+              get_tp(isp, 1) == (M.MBS_OK, 0xA000, 0, 1),
+              str(get_tp(isp, 1)))
+    vm.cleanup()
+    t.vms.remove(vm)
+
+    vm, isp = start_vm(t, "x-negotiate=off")
+    set_tp(isp, 0, 0xB000, 15 << 8 | 10)
+    res.check("x-negotiate=off: GET reports the request at once",
+              get_tp(isp, 0) == (M.MBS_OK, 0xB000, 0x0F0A, 1),
+              str(get_tp(isp, 0)))
+
+
 CASES = [
     (1, "rsp-in-delay", case_rsp_delay),
     (2, "markers", case_markers),
     (3, "syserr-halt", case_syserr),
     (4, "cmd-timeout", case_timeout),
     (5, "throttle-queue-full", case_queue),
+    (6, "negotiation", case_negotiation),
 ]
 
 

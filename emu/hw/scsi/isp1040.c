@@ -282,6 +282,13 @@ typedef struct ISPTargetParams {
     uint16_t throttle[ISP_MAX_LUNS];
 } ISPTargetParams;
 
+/* What the last negotiation with a target settled on. */
+typedef struct ISPNegState {
+    bool pending;           /* the next command negotiates */
+    bool wide;
+    uint16_t sync;          /* offset << 8 | period, 0 = async */
+} ISPNegState;
+
 typedef struct ISPBus {
     SCSIBus bus;
     uint8_t initiator_id;
@@ -328,6 +335,7 @@ typedef struct ISPRequest {
     bool by_mbox;           /* cancelled by a mailbox command */
     uint16_t xfer_error;    /* bounce copy failed: end with this status */
     bool held;              /* waits for a marker (also swallowed) */
+    uint16_t neg_comp;      /* negotiation failed: ends a good command */
     uint16_t timeout;       /* command entry's timeout, seconds; 0: none */
     int64_t deadline;       /* QEMU_CLOCK_VIRTUAL ns; 0: no timeout armed */
     QTAILQ_ENTRY(ISPRequest) next;
@@ -428,6 +436,14 @@ struct ISPState {
     bool prop_throttle;             /* x-throttle */
     uint32_t prop_queue_full;       /* x-queue-full: per-target limit */
     uint64_t stat_queue_full;       /* TASK SET FULL answers */
+    /* transfer negotiation (isp_negotiate) */
+    bool prop_negotiate;            /* x-negotiate */
+    uint32_t prop_offer_wide;       /* x-offer-wide: mask, bit bus*16+id */
+    uint32_t prop_offer_sync;       /* x-offer-sync */
+    uint32_t prop_reject_wide;      /* x-reject-wide */
+    uint32_t prop_reject_sync;      /* x-reject-sync */
+    ISPNegState neg[ISP_MAX_BUSES][ISP_MAX_TARGETS];
+    uint64_t stat_negotiations;
 
     /* properties */
     uint8_t prop_initiator_id;
@@ -689,6 +705,91 @@ static void isp_reset_wait(ISPState *s)
 }
 
 /* RISC reset: firmware state is lost, RISC RAM is kept. */
+/*
+ * Transfer negotiation (x-negotiate, default on).  After a reset a target
+ * runs async and narrow; the first command after a reset or after
+ * SET_TARGET_PARAMETERS negotiates (WDTR, then SDTR) the lesser of the
+ * host's request (flags 0x2000 wide, 0x1000 sync, mb3 offset << 8 |
+ * period), the chip's limit (Fast-20 wide: period factor 12, offset 12)
+ * and what the target offers: x-offer-wide / x-offer-sync, masks of
+ * targets (bit bus * 16 + id), default as QEMU's scsi-hd INQUIRY byte 7
+ * says (Sync 0x10 set, WBus16 0x20 clear): sync, not wide.  A target in
+ * x-reject-wide / x-reject-sync answers the message with MESSAGE REJECT:
+ * that setting stays narrow / async and the command, if it otherwise ends
+ * well, ends with completion status 0x1F / 0x20 (FreeBSD's isp.c takes
+ * these as "no error, renegotiate without it").  The negotiating command
+ * carries status flag 0x0080, and 0x0002 while the target runs sync.
+ */
+#define ISP_CHIP_MIN_PERIOD 12
+#define ISP_CHIP_MAX_OFFSET 12
+#define ISP_TP_WIDE         0x2000
+#define ISP_TP_SYNC         0x1000
+#define ISP_TP_FORCE_NARROW 0x0080
+#define ISP_TP_FORCE_ASYNC  0x0040
+#define ISP_SF_SYNC         0x0002
+#define ISP_SF_NEGOTIATION  0x0080
+#define CS_WIDE_FAILED      0x1f
+#define CS_SYNC_FAILED      0x20
+
+/* A reset of @busno (-1: all) / @target (-1: all): async narrow again. */
+static void isp_neg_reset(ISPState *s, int busno, int target)
+{
+    int b, t;
+
+    for (b = 0; b < ISP_MAX_BUSES; b++) {
+        for (t = 0; t < ISP_MAX_TARGETS; t++) {
+            if ((busno < 0 || b == busno) && (target < 0 || t == target)) {
+                s->neg[b][t].pending = true;
+                s->neg[b][t].wide = false;
+                s->neg[b][t].sync = 0;
+            }
+        }
+    }
+}
+
+static void isp_negotiate(ISPState *s, ISPRequest *r)
+{
+    ISPNegState *n = &s->neg[r->bus][r->target];
+    ISPTargetParams *tp = &s->bus[r->bus].tgt[r->target];
+    uint32_t bit = 1u << (r->bus * ISP_MAX_TARGETS + r->target);
+    bool want_wide, want_sync;
+    unsigned period, offset;
+
+    if (!s->prop_negotiate) {
+        return;
+    }
+    if (n->pending) {
+        n->pending = false;
+        want_wide = (tp->flags & ISP_TP_WIDE) &&
+                    !(tp->flags & ISP_TP_FORCE_NARROW);
+        want_sync = (tp->flags & ISP_TP_SYNC) &&
+                    !(tp->flags & ISP_TP_FORCE_ASYNC) && (tp->sync >> 8);
+        n->wide = false;
+        n->sync = 0;
+        if (want_wide && (s->prop_reject_wide & bit)) {
+            r->neg_comp = CS_WIDE_FAILED;
+        } else if (want_wide) {
+            n->wide = !!(s->prop_offer_wide & bit);
+        }
+        if (want_sync && (s->prop_reject_sync & bit)) {
+            r->neg_comp = r->neg_comp ? r->neg_comp : CS_SYNC_FAILED;
+        } else if (want_sync && (s->prop_offer_sync & bit)) {
+            period = MAX(tp->sync & 0xff, ISP_CHIP_MIN_PERIOD);
+            offset = MIN(tp->sync >> 8, ISP_CHIP_MAX_OFFSET);
+            n->sync = offset << 8 | period;
+        }
+        if (want_wide || want_sync) {
+            r->status_flags |= ISP_SF_NEGOTIATION;
+            s->stat_negotiations++;
+            trace_isp1040_negotiate(r->handle, r->bus, r->target, tp->flags,
+                                    tp->sync, n->wide, n->sync, r->neg_comp);
+        }
+    }
+    if (n->sync) {
+        r->status_flags |= ISP_SF_SYNC;
+    }
+}
+
 static void isp_risc_reset(ISPState *s, bool async)
 {
     ISPRequest *r, *tmp;
@@ -737,6 +838,7 @@ static void isp_risc_reset(ISPState *s, bool async)
             }
         }
     }
+    isp_neg_reset(s, -1, -1);
     isp_rom_signature(s);
     if (s->resetting) {
         s->mbox_out[0] = MBS_BUSY;
@@ -1470,6 +1572,7 @@ static void isp_timeout_reset(ISPState *s, ISPRequest *r)
     r->cancel_flags = SF_TIMEOUT | SF_BUS_RESET;
     isp_cancel_one(r, true);
     isp_cancel_all(s, false, true, CS_RESET, SF_BUS_RESET, busno, -1, -1);
+    isp_neg_reset(s, busno, -1);
     /*
      * Marked before the devices are reset: that waits for their I/O, and
      * the bottom half may fetch commands meanwhile; they wait for the
@@ -1640,6 +1743,7 @@ static void isp_release_held(ISPState *s, ISPRequest *r)
     r->swallowed = false;
     trace_isp1040_released(r->handle, r->bus, r->target, r->lun);
     isp_arm_timeout(s, r);
+    isp_negotiate(s, r);
     if (isp_fault_command(s, r) || isp_queue_full(s, r)) {
         return;
     }
@@ -1867,6 +1971,7 @@ static void isp_start_command(ISPState *s, uint8_t (*ents)[ISP_ENTRY_SIZE],
         return;
     }
     isp_arm_timeout(s, r);
+    isp_negotiate(s, r);
     if (isp_fault_command(s, r) || isp_queue_full(s, r)) {
         return;
     }
@@ -1976,6 +2081,39 @@ out:
 /* ------------------------------------------------------------------ */
 /* Mailbox commands                                                    */
 /* ------------------------------------------------------------------ */
+
+static ISPTargetParams *isp_mbox_target(ISPState *s, uint16_t word,
+                                        int *lun, int *busno, int *target);
+
+/* SET_TARGET_PARAMETERS: the target's next command negotiates again. */
+static void isp_neg_set(ISPState *s, uint16_t word)
+{
+    int busno, target;
+
+    if (isp_mbox_target(s, word & 0xff00, NULL, &busno, &target)) {
+        s->neg[busno][target].pending = true;
+    }
+}
+
+/*
+ * GET_TARGET_PARAMETERS: mb2 holds the negotiated wide and sync bits,
+ * mb3 the negotiated offset and period (0: async), mb6 the width.
+ */
+static void isp_neg_get(ISPState *s, uint16_t word, uint16_t *out)
+{
+    ISPNegState *n;
+    int busno, target;
+
+    if (!s->prop_negotiate ||
+        !isp_mbox_target(s, word & 0xff00, NULL, &busno, &target)) {
+        return;
+    }
+    n = &s->neg[busno][target];
+    out[2] &= ~(ISP_TP_WIDE | ISP_TP_SYNC);
+    out[2] |= (n->wide ? ISP_TP_WIDE : 0) | (n->sync ? ISP_TP_SYNC : 0);
+    out[3] = n->sync;
+    out[6] = n->wide;
+}
 
 static ISPTargetParams *isp_mbox_target(ISPState *s, uint16_t word,
                                         int *lun, int *busno, int *target)
@@ -2241,6 +2379,7 @@ static uint16_t isp_mbox_command(ISPState *s, const uint16_t *in,
         isp_cancel_all(s, false, true, CS_RESET, SF_DEVICE_RESET, busno,
                        target, -1);
         isp_defer_device_reset(s, busno, target);
+        isp_neg_reset(s, busno, target);
         isp_need_marker(s, busno, target, -1);
         s->stat_device_resets++;
         return MBS_COMPLETE;
@@ -2252,6 +2391,7 @@ static uint16_t isp_mbox_command(ISPState *s, const uint16_t *in,
         trace_isp1040_bus_reset(busno, in[1]);
         isp_cancel_all(s, false, true, CS_RESET, SF_BUS_RESET, busno, -1,
                        -1);
+        isp_neg_reset(s, busno, -1);
         isp_defer_device_reset(s, busno, -1);
         isp_need_marker(s, busno, -1, -1);
         s->stat_bus_resets++;
@@ -2330,6 +2470,7 @@ static uint16_t isp_mbox_command(ISPState *s, const uint16_t *in,
         }
         tp->flags = in[2];
         tp->sync = in[3];
+        isp_neg_set(s, in[1]);
         return MBS_COMPLETE;
     case MBC_GET_TARGET_PARAMETERS:
         tp = isp_mbox_target(s, in[1] & 0xff00, NULL, NULL, NULL);
@@ -2340,6 +2481,7 @@ static uint16_t isp_mbox_command(ISPState *s, const uint16_t *in,
         out[2] = tp->flags;
         out[3] = (tp->flags & 0x1000) ? tp->sync : 0;
         out[6] = (tp->flags & 0x2000) ? 1 : 0;
+        isp_neg_get(s, in[1], out);
         *out_mask |= 0x4c;
         return MBS_COMPLETE;
     case MBC_SET_DEVICE_QUEUE:
@@ -2672,6 +2814,9 @@ static void isp_command_complete(SCSIRequest *sreq, size_t resid)
     } else {
         r->comp_status = CS_COMPLETE;
     }
+    if (r->comp_status == CS_COMPLETE) {
+        r->comp_status = r->neg_comp;
+    }
     r->residual = MIN(residual, UINT32_MAX);
     if (r->scsi_status == CHECK_CONDITION && !(r->rflags & RF_NO_AUTOSENSE)) {
         int n = scsi_req_get_sense(sreq, r->sense, sizeof(r->sense));
@@ -2952,6 +3097,7 @@ static const MemoryRegionOps isp_reg_ops = {
 static void isp_fault_bus_reset(ISPState *s)
 {
     isp_cancel_all(s, false, false, CS_RESET, SF_BUS_RESET, 0, -1, -1);
+    isp_neg_reset(s, 0, -1);
     isp_need_marker(s, 0, -1, -1);     /* first: see isp_timeout_reset() */
     isp_reset_devices(s, 0, -1);
     isp_queue_async(s, MBA_BUS_RESET, 0, 0, 0, 0);
@@ -3186,6 +3332,7 @@ static void isp_realize(PCIDevice *dev, Error **errp)
     isp_add_stat(obj, "stat-chip-resets", &s->stat_chip_resets);
     isp_add_stat(obj, "stat-timeouts", &s->stat_timeouts);
     isp_add_stat(obj, "stat-queue-full", &s->stat_queue_full);
+    isp_add_stat(obj, "stat-negotiations", &s->stat_negotiations);
     object_property_add_bool(obj, "fw-ready", isp_ready_get, NULL);
     s->f_seltimeout = -1;
     object_property_add_str(obj, "fault", isp_fault_get, isp_fault_set);
@@ -3227,6 +3374,12 @@ static ISPProperty isp_properties[] = {
     DEFINE_PROP_BOOL("x-cmd-timeout", ISPState, prop_cmd_timeout, true),
     DEFINE_PROP_BOOL("x-throttle", ISPState, prop_throttle, true),
     DEFINE_PROP_UINT32("x-queue-full", ISPState, prop_queue_full, 0),
+    DEFINE_PROP_BOOL("x-negotiate", ISPState, prop_negotiate, true),
+    DEFINE_PROP_UINT32("x-offer-wide", ISPState, prop_offer_wide, 0),
+    DEFINE_PROP_UINT32("x-offer-sync", ISPState, prop_offer_sync,
+                       0xffffffff),
+    DEFINE_PROP_UINT32("x-reject-wide", ISPState, prop_reject_wide, 0),
+    DEFINE_PROP_UINT32("x-reject-sync", ISPState, prop_reject_sync, 0),
     ISP_PROPS_END
 };
 
