@@ -1226,7 +1226,8 @@ static QLISP_QC_RET qlisp_queuecommand(struct Scsi_Host *shost,
 
 	spin_lock_irqsave(ha->lock, flags);
 	if (unlikely(!ha->online || ha->cmds[tag])) {
-		if (ha->dead)
+		/* no reset will bring it back: removal stops the reset work */
+		if (!ha->online && (ha->dead || ha->removing))
 			goto no_connect;
 		goto busy;
 	}
@@ -1251,7 +1252,7 @@ static QLISP_QC_RET qlisp_queuecommand(struct Scsi_Host *shost,
 	return 0;
 
 no_connect:
-	/* re-initialisation failed for good (logged once by qlisp_reinit) */
+	/* out of service for good (logged once by qlisp_reinit) or removed */
 	spin_unlock_irqrestore(ha->lock, flags);
 	scsi_dma_unmap(cmd);
 	cmd->result = DID_NO_CONNECT << 16;
