@@ -1,6 +1,7 @@
 #!/bin/sh
 # sg_basic: INQUIRY, READ CAPACITY, TEST UNIT READY and REPORT LUNS through
-# the sg driver on every disk.
+# the sg driver on every disk, and the residual of a REPORT LUNS asked for
+# more than the device returns (exact byte count).
 . /qlisp/lib.sh
 need_disks
 
@@ -64,6 +65,16 @@ while [ $i -lt "$n" ]; do
 	luns=$(sed -n 's/.*addressing: *lun=\([0-9]*\).*/\1/p' /tmp/run.out | sort -n | tr '\n' ' ')
 	luns=${luns% }
 	[ "$luns" = "$want" ] || fail "$a: REPORT LUNS gave '$luns', expected '$want'"
+	# Residuals: an allocation length beyond what the device returns.  The
+	# bytes the kernel says arrived (allocation minus the residual the
+	# driver reported) must be exactly what the device sent.
+	if [ "$(disk_lun $i)" = 0 ]; then
+		nl=$(echo "$want" | wc -w)
+		got=$(sg_in_bytes "$sg" 4096 a0 00 00 00 00 00 00 00 10 00 00 00) ||
+			fail "$a: REPORT LUNS through sg_raw failed: $(tail -n 2 /tmp/sgraw.out | tr '\n' ' ')"
+		[ "$got" = $((8 + 8 * nl)) ] ||
+			fail "$a: REPORT LUNS, 4096-byte allocation: $got bytes arrived, the device sent $((8 + 8 * nl)) ($nl LUNs)"
+	fi
 	say "$a $sg: vendor $vendor, $bytes bytes, RC16 $rc16, luns $luns"
 	i=$((i + 1))
 done
