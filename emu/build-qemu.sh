@@ -90,7 +90,8 @@ if [ "$release" = trixie ]; then
 		log "fetching trixie's meson"
 		rm -rf "$mdir"
 		mkdir -p "$mdir/apt/lists/partial" "$mdir/apt/archives/partial"
-		echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main" \
+		mirror=$("$top/scripts/apt-mirror.sh" main)
+		echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror trixie main" \
 			>"$mdir/apt/sources.list"
 		aptopt=(-o "Dir::Etc::SourceList=$mdir/apt/sources.list"
 			-o Dir::Etc::SourceParts=/nonexistent

@@ -57,12 +57,14 @@ fi
 if [ ! -f "$base/.qlisp-$kver" ]; then
 	log "debootstrap bookworm (cached afterwards)"
 	rm -rf "$base"
-	debootstrap --variant=minbase bookworm "$base" http://deb.debian.org/debian \
+	mirror=$("$top/scripts/apt-mirror.sh" main) || { bad chroot; finish; }
+	security=$("$top/scripts/apt-mirror.sh" security) || { bad chroot; finish; }
+	debootstrap --variant=minbase bookworm "$base" "$mirror" \
 		>"$tmp/debootstrap.log" 2>&1 || { tail -n 20 "$tmp/debootstrap.log"; bad chroot; finish; }
 	cat >"$base/etc/apt/sources.list" <<-SRC
-	deb http://deb.debian.org/debian bookworm main
-	deb http://deb.debian.org/debian bookworm-updates main
-	deb http://deb.debian.org/debian-security bookworm-security main
+	deb $mirror bookworm main
+	deb $mirror bookworm-updates main
+	deb $security bookworm-security main
 	SRC
 	chroot "$base" sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -qq --no-install-recommends dkms linux-headers-$kver" \

@@ -26,17 +26,19 @@ dpkg-query -W -f='${Status}' debootstrap 2>/dev/null | grep -q 'ok installed' ||
 	"$top/scripts/apt-setup.sh"
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
 }
+# the host's own Debian archive (scripts/apt-mirror.sh)
+mirror=$("$top/scripts/apt-mirror.sh" main) || { bad chroot; finish; }
 # refreshed once a day: sid moves
 stamp=$root/.qlisp-ready
 if [ ! -f "$stamp" ] || [ -n "$(find "$stamp" -mmin +1440 2>/dev/null)" ]; then
 	if [ ! -x "$root/usr/bin/apt-get" ]; then
 		log "debootstrap $suite (cached afterwards)"
 		rm -rf "$root"
-		debootstrap --variant=minbase "$suite" "$root" http://deb.debian.org/debian \
+		debootstrap --variant=minbase "$suite" "$root" "$mirror" \
 			>/tmp/qlisp-debootstrap-$suite.log 2>&1 ||
 			{ tail -n 20 /tmp/qlisp-debootstrap-$suite.log; bad chroot; finish; }
 	fi
-	echo "deb http://deb.debian.org/debian $suite main" >"$root/etc/apt/sources.list"
+	echo "deb $mirror $suite main" >"$root/etc/apt/sources.list"
 	log "installing the kernel, its headers, gcc and sparse in the chroot"
 	# (the mirror may serve a snapshot whose sid Release has expired)
 	chroot "$root" sh -c "apt-get -o Acquire::Check-Valid-Until=false update -qq && DEBIAN_FRONTEND=noninteractive \
