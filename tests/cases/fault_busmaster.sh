@@ -75,6 +75,6 @@ run sg_reset -H "$sg" || fail "host reset with bus mastering back on failed"
 [ "$(host_stat dead)" = 0 ] || fail "the adapter did not come back after the host reset"
 must dd if="$dev" of=/tmp/bm.rb bs=64k count=16 iflag=direct
 cmp "$p" /tmp/bm.rb >/dev/null || fail "data differs after the adapter came back"
-dmesg_allow 'firmware error 0x800[34]|resetting adapter|re-initialisation|DID_NO_CONNECT|firmware load failed|queue init failed|did not start|I/O error|reset|timed out|timing out command|abort handle|Buffer I/O|critical|DMA|async event'
+dmesg_allow 'firmware error 0x800[34] \(0x[0-9a-f]{4} 0x[0-9a-f]{4} 0x[0-9a-f]{4}\), resetting adapter$|firmware load failed at 0x[0-9a-f]+ \(0x[0-9a-f]{4}\)$|firmware did not start$|(request|response) queue init failed \(0x[0-9a-f]{4}\)$|adapter re-initialisation failed \(-[0-9]+\), attempt [0-9]+ of [0-9]+ in [0-9]+ ms$|adapter re-initialisation failed [0-9]+ times: adapter offline, commands fail with DID_NO_CONNECT$|sd [0-9:]+: Power-on or device reset occurred$|qlisp [0-9a-f:.]+: host reset$|I/O error, dev sd[a-z]+, sector [0-9]+ op|Buffer I/O error on dev sd[a-z]+|timing out command, waited|abort handle [0-9]+: (done|refused)'
 check_dmesg_clean
 pass "transient bus mastering fault: $((y1 - y0)) retries, data verified; left off: I/O failed in $((t1 - t0)) s, said once; back after host reset"

@@ -47,6 +47,6 @@ q=$(pattern mt2 2)
 must dd if="$q" of="$dev" bs=64k count=32 seek=64 oflag=direct
 must dd if="$dev" of=/tmp/mt2.rb bs=64k count=32 skip=64 iflag=direct
 cmp "$q" /tmp/mt2.rb >/dev/null || fail "fresh data differs after the chip reset"
-dmesg_allow 'mailbox command 0x1[5-8] timed out|resetting the chip|re-initialisation|reset|Power-on or device reset occurred|timing out command|timed out|abort handle'
+dmesg_allow 'mailbox command 0x1[5-8] (timed out, resetting the chip|failed: -(110|5) \(status 0x001[5-8]\)|not sent: the chip awaits its reset)$|sd [0-9:]+: Power-on or device reset occurred$|qlisp [0-9a-f:.]+: host reset$|timing out command, waited|abort handle [0-9]+: (done|refused)'
 check_dmesg_clean
 pass "mailbox timeout: chip reset ($((c1 - c0)) by the model's count), data verified"

@@ -51,6 +51,6 @@ bad=$(dmesg_since_start | grep -E 'firmware load failed|queue init failed|did no
 sg_turs "$sgb" >/dev/null 2>&1
 must sg_turs "$sgb"
 must dd if="$dev" of=/dev/null bs=64k count=16 iflag=direct
-dmesg_allow 'firmware error 0x8002|resetting adapter|resetting the chip|Power-on or device reset occurred|timing out command|timed out|abort handle|reset|awaits its reset|mailbox command 0x1[5-8]'
+dmesg_allow 'firmware error 0x8002 \(0xdead 0xbeef 0x0bad\), resetting adapter$|sd [0-9:]+: Power-on or device reset occurred$|mailbox command 0x1[5-8] (not sent: the chip awaits its reset|failed: -[0-9]+ \(status 0x[0-9a-f]{4}\)|timed out, resetting the chip)$|qlisp [0-9a-f:.]+: host reset$|timing out command, waited|abort handle [0-9]+: (done|refused)'
 check_dmesg_clean
 pass "$rounds system errors raced with device, target and bus resets; data verified"
