@@ -57,6 +57,6 @@ echo 3 >/proc/sys/vm/drop_caches
 s1=$(slab)
 say "Slab: $s0 kB before, $s1 kB after"
 [ "$s1" -le $((s0 + ${RELOAD_SLAB_KB:-1024})) ] || fail "Slab grew by $((s1 - s0)) kB over the unbind and bind"
-dmesg_allow 'rejecting I/O to offline device|I/O error, dev sd[a-z]+, sector [0-9]+ op|Buffer I/O error on dev sd[a-z]+|Synchronizing SCSI cache|hostbyte=DID_NO_CONNECT|qlisp [0-9a-f:.]+: host reset$|timing out command, waited|abort handle [0-9]+: (done|refused)'
+dmesg_allow 'rejecting I/O to offline device|device offline error, dev sd[a-z]+, sector [0-9]+ op|I/O error, dev sd[a-z]+, sector [0-9]+ op|Buffer I/O error on dev sd[a-z]+|Synchronizing SCSI cache|hostbyte=DID_NO_CONNECT|qlisp [0-9a-f:.]+: host reset$|timing out command, waited|abort handle [0-9]+: (done|refused)'
 check_dmesg_clean
 pass "unbound during I/O (ended in $((t1 - t0)) s), bound again, data verified, Slab $s0 -> $s1 kB"
