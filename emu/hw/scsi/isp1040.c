@@ -1733,28 +1733,46 @@ static bool isp_hold_command(ISPState *s, ISPRequest *r)
     return true;
 }
 
+/*
+ * A command the firmware starts now (fetched, or released by its marker):
+ * its timeout runs from here, it negotiates if it is the first since a
+ * reset, and the injected faults and the QUEUE FULL limit may take it.
+ * Return: true if it is on the active list and goes to the device
+ * (isp_submit).
+ */
+static bool isp_admit(ISPState *s, ISPRequest *r)
+{
+    isp_arm_timeout(s, r);
+    isp_negotiate(s, r);
+    if (isp_fault_command(s, r) || isp_queue_full(s, r)) {
+        return false;
+    }
+    QTAILQ_INSERT_TAIL(&s->active, r, next);
+    s->nactive++;
+    return true;
+}
+
+static void isp_submit(ISPRequest *r)
+{
+    /* @r may complete, and leave the active list, inside these calls */
+    SCSIRequest *sreq = scsi_req_ref(r->sreq);
+
+    if (scsi_req_enqueue(sreq)) {
+        scsi_req_continue(sreq);
+    }
+    scsi_req_unref(sreq);
+}
+
 static void isp_release_held(ISPState *s, ISPRequest *r)
 {
-    SCSIRequest *sreq;
-
     QTAILQ_REMOVE(&s->active, r, next);
     s->nactive--;
     r->held = false;
     r->swallowed = false;
     trace_isp1040_released(r->handle, r->bus, r->target, r->lun);
-    isp_arm_timeout(s, r);
-    isp_negotiate(s, r);
-    if (isp_fault_command(s, r) || isp_queue_full(s, r)) {
-        return;
+    if (isp_admit(s, r)) {
+        isp_submit(r);
     }
-    QTAILQ_INSERT_TAIL(&s->active, r, next);
-    s->nactive++;
-    /* @r may complete, and leave the active list, inside these calls */
-    sreq = scsi_req_ref(r->sreq);
-    if (scsi_req_enqueue(sreq)) {
-        scsi_req_continue(sreq);
-    }
-    scsi_req_unref(sreq);
 }
 
 /*
@@ -1827,7 +1845,6 @@ static void isp_start_command(ISPState *s, uint8_t (*ents)[ISP_ENTRY_SIZE],
     int busno, target, lun = e[8];
     ISPBus *bus;
     SCSIDevice *sdev;
-    SCSIRequest *sreq;
     ISPRequest *r;
     uint64_t total;
     uint64_t xfer;              /* 64-bit: never trust the SCSI layer's cap */
@@ -1970,22 +1987,12 @@ static void isp_start_command(ISPState *s, uint8_t (*ents)[ISP_ENTRY_SIZE],
     if (isp_hold_command(s, r)) {
         return;
     }
-    isp_arm_timeout(s, r);
-    isp_negotiate(s, r);
-    if (isp_fault_command(s, r) || isp_queue_full(s, r)) {
+    if (!isp_admit(s, r)) {
         return;
     }
-
-    QTAILQ_INSERT_TAIL(&s->active, r, next);
-    s->nactive++;
     trace_isp1040_command(r->handle, busno, target, lun, cdb[0], nseg,
                           total, n);
-    /* @r may complete, and leave the active list, inside these calls */
-    sreq = scsi_req_ref(r->sreq);
-    if (scsi_req_enqueue(sreq)) {
-        scsi_req_continue(sreq);
-    }
-    scsi_req_unref(sreq);
+    isp_submit(r);
 }
 
 static void isp_marker(ISPState *s, const uint8_t *e)
