@@ -32,10 +32,8 @@ c=$(cmd_byte)
 # --- 1: a transient fault -----------------------------------------------
 r0=$(host_stat resets)
 y0=$(host_stat reinit_retries)
-fio --name=bm --filename="$dev" --ioengine=libaio --iodepth=8 --direct=1 \
-	--rw=randwrite --bsrange=4k-64k --size=24m --rate=2m \
-	--verify=crc32c --verify_fatal=1 --do_verify=1 --verify_state_save=0 \
-	--randseed=$$ >/tmp/fio-bm.out 2>&1 &
+fio_pass bm --name=bm --filename="$dev" --ioengine=libaio --iodepth=8 \
+	--direct=1 --rw=randwrite --bsrange=4k-64k --size=24m --rate=2m &
 fpid=$!
 sleep 2
 kill -0 $fpid 2>/dev/null || fail "fio ended before the fault"
@@ -43,8 +41,7 @@ bm_off
 [ $(($(cmd_byte) & 4)) -eq 0 ] || fail "bus mastering did not switch off"
 sleep 1
 bm_on
-wait $fpid || { tail -n 20 /tmp/fio-bm.out; fail "fio failed across the bus mastering fault"; }
-grep -q 'err= *0' /tmp/fio-bm.out || fail "fio error status"
+wait $fpid || fail "fio failed across the bus mastering fault: $(fio_why bm)"
 r1=$(host_stat resets)
 y1=$(host_stat reinit_retries)
 say "transient: resets $r0 -> $r1, re-initialisation retries $y0 -> $y1"

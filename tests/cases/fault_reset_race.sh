@@ -10,10 +10,8 @@ need_disks
 dev=$(disk_sd 0)
 sgb=$(disk_sg 1)
 c0=$(host_qom_get stat-chip-resets) || fail "cannot read the model's chip resets"
-fio --name=race --filename="$dev" --ioengine=libaio --iodepth=8 --direct=1 \
-	--rw=randwrite --bsrange=4k-64k --size=32m --rate=2m \
-	--verify=crc32c --verify_fatal=1 --do_verify=1 --verify_state_save=0 \
-	--randseed=$$ >/tmp/fio-race.out 2>&1 &
+fio_pass race --name=race --filename="$dev" --ioengine=libaio --iodepth=8 \
+	--direct=1 --rw=randwrite --bsrange=4k-64k --size=32m --rate=2m &
 fpid=$!
 sleep 2
 rounds=0
@@ -40,8 +38,7 @@ for how in -d -t -b -d -t; do
 	sleep 1
 done
 [ $rounds -ge 3 ] || fail "fio ended after $rounds rounds: the races did not hit I/O"
-wait $fpid || { tail -n 20 /tmp/fio-race.out; fail "fio failed across the resets"; }
-grep -q 'err= *0' /tmp/fio-race.out || fail "fio error status"
+wait $fpid || fail "fio failed across the resets: $(fio_why race)"
 c1=$(host_qom_get stat-chip-resets)
 [ "$c1" -ge $((c0 + rounds)) ] || fail "$((c1 - c0)) chip resets for $rounds system errors"
 dmesg_since_start | grep -q 're-initialisation failed' && fail "an adapter re-initialisation failed"

@@ -27,11 +27,9 @@ f0=$(host_qom_get stat-fastposts) || fail "cannot read the model's fast posts"
 c0=$(host_stat responses) b0=$(host_stat bad_indexes) x0=$(host_stat index_reads)
 y0=$(host_stat early_entries)
 [ -n "$b0" ] && [ -n "$y0" ] || fail "the driver has no bad_indexes/early_entries counters"
-must fio --name=rsp --filename="$dev" --ioengine=libaio --iodepth=32 \
-	--direct=1 --rw=randrw --bs=4k --size="${FIO_SIZE:-16m}" \
-	--verify=crc32c --verify_fatal=1 --do_verify=1 --verify_state_save=0 \
-	--randseed=$$
-grep -q 'err= *[1-9]' /tmp/run.out && fail "fio reported errors"
+fio_pass rsp --name=rsp --filename="$dev" --ioengine=libaio --iodepth=32 \
+	--direct=1 --rw=randrw --bs=4k --size="${FIO_SIZE:-16m}" ||
+	fail "$(fio_why rsp)"
 rsp_settle
 e1=$(host_qom_get stat-status-entries) || fail "cannot read the model's status entries"
 f1=$(host_qom_get stat-fastposts) || fail "cannot read the model's fast posts"
