@@ -113,7 +113,8 @@ fi
 exec 9>"$cache/build-$release.lock"
 flock 9
 
-# 2. Add the device: copy changed model files, hook Kconfig/meson once.
+# 2. Add the device: copy changed model files (isp1040.c, its headers
+# isp-regs.h and isp1040-compat.h, its trace events), hook Kconfig/meson once.
 install_if_changed() {
 	mkdir -p "$(dirname "$2")"
 	cmp -s "$1" "$2" || cp "$1" "$2"

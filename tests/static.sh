@@ -88,7 +88,8 @@ qemu_checkpatch() {
 	[ -n "$qsrc" ] && [ -f "$qsrc/scripts/checkpatch.pl" ] ||
 		{ echo "no QEMU source with scripts/checkpatch.pl (run emu/build-qemu.sh)"; return 1; }
 	perl "$qsrc/scripts/checkpatch.pl" --no-tree \
-		--file emu/hw/scsi/isp1040.c emu/hw/scsi/isp1040-compat.h
+		--file emu/hw/scsi/isp1040.c emu/hw/scsi/isp1040-compat.h \
+		emu/hw/scsi/isp-regs.h
 }
 gate qemu-checkpatch qemu_checkpatch
 # The model (with emu/hw/scsi/isp1040-compat.h) against trixie's QEMU 10.0:
