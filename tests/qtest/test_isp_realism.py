@@ -24,6 +24,10 @@ test_isp_malformed.py) and checks one behaviour:
                    SET_TARGET_PARAMETERS negotiates the lesser of host,
                    chip (Fast-20 wide) and target (x-offer-*), flags 0x0080;
                    a rejecting target (x-reject-*) ends it with 0x1F / 0x20
+  7 chip-class     isp1040 is a subclass of the abstract isp-base, which
+                   cannot be instantiated; what the class's chip info says
+                   (PCI IDs, revision, CONF0, ROM firmware version, NVRAM
+                   size and checksum, negotiation limit) is what a driver sees
 
 The virtual clock only moves on clock_step under qtest, so delays are
 stepped explicitly.  Usage: test_isp_realism.py [--qemu BIN] [--only 1,3]
@@ -685,6 +689,90 @@ def case_negotiation(t):
               str(get_tp(isp, 0)))
 
 
+# ---- 7: the chip comes from the QOM class -----------------------------------
+def nvram_read(isp, addr, abits=6):
+    """93C46 READ of word @addr, bit-banged through BIU 0x0e."""
+    sk, cs, di, do = 1, 2, 4, 8
+
+    def clk(v):
+        isp.w(0x0E, v | cs)
+        isp.w(0x0E, v | cs | sk)
+
+    isp.w(0x0E, 0)
+    bits = [1, 1, 0] + [(addr >> i) & 1 for i in range(abits - 1, -1, -1)]
+    for b in bits:
+        clk(di if b else 0)
+    val = 0
+    for _ in range(16):
+        clk(0)
+        val = val << 1 | (1 if isp.r(0x0E) & do else 0)
+    isp.w(0x0E, 0)
+    return val
+
+
+def case_chip_class(t):
+    res = t.res
+    vm = QEMU(t.qemu, ["-L", "/usr/share/seabios", "-L", "/usr/share/qemu",
+                       "-device", "isp1040,id=hba"])
+    t.vms.append(vm)
+    types = vm.qmp.execute("qom-list-types", implements="isp-base",
+                           abstract=True)
+    got = {ty["name"]: ty.get("abstract", False) for ty in types}
+    res.check("isp-base is an abstract type", got.get("isp-base") is True,
+              repr(got))
+    res.check("isp1040 implements isp-base, concrete",
+              got.get("isp1040") is False, repr(got))
+    q = vm.qtest
+    isp = M.ISP(vm, res, t.rng)
+    isp.pci_setup()
+    bdf = isp.bdf
+    sub = q.pci_cfg_read(bdf, 0x2C)
+    rev = q.pci_cfg_read(bdf, 0x08, 1)
+    res.check("PCI subsystem 1077:0001", sub == 0x00011077, "0x%08x" % sub)
+    res.check("PCI revision 0x05 (1040B)", rev == 0x05, "0x%02x" % rev)
+    res.check("BIU ID_HI 0x1020", isp.r(0x02) == 0x1020,
+              "0x%04x" % isp.r(0x02))
+    res.check("CONF0 revision 5 (1040B)", isp.r(0x04) & 0xF == 5,
+              "0x%04x" % isp.r(0x04))
+    # nothing downloaded: EXECUTE_FIRMWARE runs the chip's ROM firmware
+    st = isp.mbox_status({0: 0x02, 1: 0x1000})
+    out = isp.mbox({0: 0x08})
+    res.check("ROM firmware runs, ABOUT_FIRMWARE says 5.57.1",
+              st == 0x4000 and out[0] == 0x4000 and out[1:4] == [5, 57, 1],
+              " ".join("%04x" % x for x in out[:4]))
+    words = [nvram_read(isp, a) for a in range(64)]
+    raw = b"".join(struct.pack("<H", w) for w in words)
+    res.check("NVRAM starts 'ISP '", raw[:4] == b"ISP ", repr(raw[:8]))
+    res.check("NVRAM: 64 words whose bytes sum to 0 (checksum in byte 127)",
+              sum(raw) & 0xFF == 0 and raw[127] != 0,
+              "sum 0x%02x, byte 127 0x%02x" % (sum(raw) & 0xFF, raw[127]))
+    res.check("NVRAM words 32-63 are not words 0-31 again (6 address bits)",
+              raw[64:] != raw[:64])
+    vm.cleanup()
+    t.vms.remove(vm)
+    # the negotiation limit (min_period, max_offset): ask for more
+    vm, isp = start_vm(t)
+    set_tp(isp, 0, 0x1000, 0x0F08)      # sync, offset 15, period 8
+    data = write_pattern(t, isp, 0, 40, 1, 0x7001)
+    if data is not None:
+        isp.q.memset(DATA, 512, 0)
+        r, _ = isp.run1([read_entry(0x7002, 0, 40, 1, DATA)])
+        res.check("read after SET_TARGET_PARAMETERS ends well",
+                  r is not None and r["comp"] == CS_COMPLETE,
+                  M.fmt_ent(r))
+    out = get_tp(isp, 0)
+    res.check("negotiated sync is the 1040B's limit: offset 12, period 12",
+              out[2] == 0x0C0C, "mb3 0x%04x" % out[2])
+    # last: a base that could be instantiated has no chip to run
+    try:
+        vm.qmp.execute("device_add", driver="isp-base", id="base")
+        added = True
+    except RuntimeError as e:   # QMP error: what we want
+        added = False
+        res.note("device_add isp-base: %s" % e)
+    res.check("device_add isp-base is refused", not added)
+
+
 CASES = [
     (1, "rsp-in-delay", case_rsp_delay),
     (2, "markers", case_markers),
@@ -692,6 +780,7 @@ CASES = [
     (4, "cmd-timeout", case_timeout),
     (5, "throttle-queue-full", case_queue),
     (6, "negotiation", case_negotiation),
+    (7, "chip-class", case_chip_class),
 ]
 
 

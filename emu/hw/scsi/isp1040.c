@@ -15,8 +15,11 @@
  *
  * Structure: everything guest-visible that needs DMA (mailbox commands,
  * request-queue fetch, response posting) runs from a bottom half, never from
- * the MMIO handlers.  The chip description (ISPChipInfo) carries what varies
- * across the family so that the dual-bus ISP1080/1280/12160 can be added.
+ * the MMIO handlers.  The chip's registers, mailbox commands and queue
+ * entries are defined in isp-regs.h.  The device is an abstract QOM type
+ * (isp-base); each chip is a subclass whose class carries its description
+ * (ISPChipInfo: what varies across the family), so that the dual-bus
+ * ISP1080/1280/12160 can be added as further subclasses.
  *
  * Copyright (c) 2026 The qlisp authors
  *
@@ -41,40 +44,65 @@
 #include "trace.h"
 #include "qom/object.h"
 
+/*
+ * The abstract base type holds the device; each chip of the family is a
+ * subclass whose class carries its ISPChipInfo (ISPClass.chip).  Device
+ * code reaches the chip through s->chip, set from the class at realize.
+ */
+#define TYPE_ISP_BASE "isp-base"
 #define TYPE_ISP1040 "isp1040"
 
 #ifndef PCI_VENDOR_ID_QLOGIC
 #define PCI_VENDOR_ID_QLOGIC 0x1077
 #endif
-OBJECT_DECLARE_SIMPLE_TYPE(ISPState, ISP1040)
+OBJECT_DECLARE_TYPE(ISPState, ISPClass, ISP_BASE)
+/* the 1040 subclass only: device code casts with ISP_BASE() */
+DECLARE_INSTANCE_CHECKER(ISPState, ISP1040, TYPE_ISP1040)
 
 /* ---- Model sizes and choices ---- */
 #define ISP_ASYNC_QLEN      16
-#define ISP_NVRAM_WORDS     64      /* 93C46: 64 x 16 bits */
+#define ISP_NVRAM_WORDS     64      /* largest chip NVRAM (nvram_words) */
 #define ISP_RSP_RECHECK_NS  (2 * SCALE_MS)
 #define ISP_RSP_IN_DELAY_US 20      /* model choice, see isp_rsp_posted */
 
-/* Model choice: the built-in ROM firmware's version (ABOUT_FIRMWARE). */
-#define ISP_ROM_FW_MAJOR    5
-#define ISP_ROM_FW_MINOR    57
-#define ISP_ROM_FW_MICRO    1
-
+/*
+ * What differs between the chips of the family: one per QOM subclass, in
+ * its class (ISPClass.chip), never used directly by device code.
+ */
 typedef struct ISPChipInfo {
     const char *name;
-    uint16_t device_id;
+    const char *desc;       /* DeviceClass description */
+    uint16_t device_id;     /* PCI device ID, also BIU ID_HI */
+    uint16_t subsystem_id;
     uint16_t conf0;         /* BIU CONF0 hardware revision */
     uint8_t pci_revision;
-    int nbus;
+    int nbus;               /* SCSI buses, at most ISP_MAX_BUSES */
+    int nvram_words;        /* serial NVRAM size, at most ISP_NVRAM_WORDS */
     int nvram_addr_bits;
+    uint8_t min_period;     /* fastest sync period factor it negotiates */
+    uint8_t max_offset;     /* largest sync offset */
+    /* Model choice: the built-in ROM firmware's version (ABOUT_FIRMWARE). */
+    uint8_t rom_fw[3];
 } ISPChipInfo;
 
 static const ISPChipInfo isp_chip_1040b = {
     .name = "ISP1040B",
+    .desc = "QLogic ISP1040B PCI SCSI host adapter",
     .device_id = 0x1020,
+    .subsystem_id = 0x0001,
     .conf0 = 5,             /* 1040B: stays clear of the 1040A FIFO quirk */
     .pci_revision = 0x05,
     .nbus = 1,
+    .nvram_words = 64,      /* 93C46: 64 x 16 bits */
     .nvram_addr_bits = 6,
+    .min_period = 12,       /* Fast-20 wide */
+    .max_offset = 12,
+    .rom_fw = { 5, 57, 1 },
+};
+
+struct ISPClass {
+    PCIDeviceClass parent_class;
+    const ISPChipInfo *chip;
 };
 
 typedef enum {
@@ -523,7 +551,8 @@ static void isp_reset_wait(ISPState *s)
  * runs async and narrow; the first command after a reset or after
  * SET_TARGET_PARAMETERS negotiates (WDTR, then SDTR) the lesser of the
  * host's request (flags 0x2000 wide, 0x1000 sync, mb3 offset << 8 |
- * period), the chip's limit (Fast-20 wide: period factor 12, offset 12)
+ * period), the chip's limit (ISPChipInfo min_period and max_offset; the
+ * 1040B: Fast-20 wide, period factor 12, offset 12)
  * and what the target offers: x-offer-wide / x-offer-sync, masks of
  * targets (bit bus * 16 + id), default as QEMU's scsi-hd INQUIRY byte 7
  * says (Sync 0x10 set, WBus16 0x20 clear): sync, not wide.  A target in
@@ -533,9 +562,6 @@ static void isp_reset_wait(ISPState *s)
  * these as "no error, renegotiate without it").  The negotiating command
  * carries status flag 0x0080, and 0x0002 while the target runs sync.
  */
-#define ISP_CHIP_MIN_PERIOD 12
-#define ISP_CHIP_MAX_OFFSET 12
-
 /* A reset of @busno (-1: all) / @target (-1: all): async narrow again. */
 static void isp_neg_reset(ISPState *s, int busno, int target)
 {
@@ -579,8 +605,8 @@ static void isp_negotiate(ISPState *s, ISPRequest *r)
         if (want_sync && (s->prop_reject_sync & bit)) {
             r->neg_comp = r->neg_comp ? r->neg_comp : CS_SYNC_FAILED;
         } else if (want_sync && (s->prop_offer_sync & bit)) {
-            period = MAX(tp->sync & 0xff, ISP_CHIP_MIN_PERIOD);
-            offset = MIN(tp->sync >> 8, ISP_CHIP_MAX_OFFSET);
+            period = MAX(tp->sync & 0xff, s->chip->min_period);
+            offset = MIN(tp->sync >> 8, s->chip->max_offset);
             n->sync = offset << 8 | period;
         }
         if (want_wide || want_sync) {
@@ -673,14 +699,19 @@ static void isp_chip_reset(ISPState *s, bool async)
 /* NVRAM                                                               */
 /* ------------------------------------------------------------------ */
 
+/*
+ * The 1040's NVRAM layout, over the chip's nvram_words with the checksum in
+ * the last byte; a chip with another layout will want its own here.
+ */
 static void isp_nvram_init(ISPState *s)
 {
-    uint8_t *b = g_malloc0(ISP_NVRAM_WORDS * 2);
+    int nwords = s->chip->nvram_words;
+    uint8_t *b = g_malloc0(ISP_NVRAM_WORDS * 2);    /* the layout fits */
     uint8_t sum = 0;
     int i, t;
 
     if (s->prop_nvram && !strcmp(s->prop_nvram, "blank")) {
-        for (i = 0; i < ISP_NVRAM_WORDS; i++) {
+        for (i = 0; i < nwords; i++) {
             s->nvram[i] = 0xffff;
         }
         g_free(b);
@@ -707,14 +738,14 @@ static void isp_nvram_init(ISPState *s)
         p[2] = 12;              /* sync period factor (Fast-20) */
         p[3] = 8 | 0x10;        /* offset 8, device enable */
     }
-    for (i = 0; i < ISP_NVRAM_WORDS * 2 - 1; i++) {
+    for (i = 0; i < nwords * 2 - 1; i++) {
         sum += b[i];
     }
-    b[ISP_NVRAM_WORDS * 2 - 1] = -sum;
+    b[nwords * 2 - 1] = -sum;
     if (s->prop_nvram && !strcmp(s->prop_nvram, "corrupt")) {
-        b[ISP_NVRAM_WORDS * 2 - 1] ^= 0x5a;     /* bad checksum */
+        b[nwords * 2 - 1] ^= 0x5a;              /* bad checksum */
     }
-    for (i = 0; i < ISP_NVRAM_WORDS; i++) {
+    for (i = 0; i < nwords; i++) {
         s->nvram[i] = lduw_le_p(&b[2 * i]);
     }
     g_free(b);
@@ -750,7 +781,7 @@ static void isp_nvram_write(ISPState *s, uint16_t val)
             uint32_t addr = s->nv_shift & ((1u << abits) - 1);
 
             if (op == 2) {          /* READ */
-                s->nv_word = s->nvram[addr % ISP_NVRAM_WORDS];
+                s->nv_word = s->nvram[addr % s->chip->nvram_words];
                 s->nv_outbit = 16;
                 s->nv_state = NV_READING;
                 s->nv_do = false;   /* dummy zero bit */
@@ -2099,9 +2130,9 @@ static uint16_t isp_mbox_command(ISPState *s, const uint16_t *in,
         }
         if (!s->ram_written) {
             /* nothing downloaded: run the firmware in the chip's ROM */
-            s->fw_major = ISP_ROM_FW_MAJOR;
-            s->fw_minor = ISP_ROM_FW_MINOR;
-            s->fw_micro = ISP_ROM_FW_MICRO;
+            s->fw_major = s->chip->rom_fw[0];
+            s->fw_minor = s->chip->rom_fw[1];
+            s->fw_micro = s->chip->rom_fw[2];
         } else if (isp_ram_checksum_ok(s, in[1])) {
             isp_fw_identify(s, in[1]);
         } else {
@@ -3048,7 +3079,7 @@ static bool isp_fault_parse(ISPState *s, const char *cmd, Error **errp)
 
 static char *isp_fault_get(Object *obj, Error **errp)
 {
-    ISPState *s = ISP1040(obj);
+    ISPState *s = ISP_BASE(obj);
 
     return g_strdup_printf("swallow %u fail-aborts %u fail-resets %u "
                            "seltimeout %d status 0x%02x/%u sense %x/%02x/%02x/%u "
@@ -3064,7 +3095,7 @@ static char *isp_fault_get(Object *obj, Error **errp)
 
 static void isp_fault_set(Object *obj, const char *value, Error **errp)
 {
-    isp_fault_parse(ISP1040(obj), value, errp);
+    isp_fault_parse(ISP_BASE(obj), value, errp);
 }
 
 static void isp_add_stat(Object *obj, const char *name, const uint64_t *v)
@@ -3078,14 +3109,14 @@ static void isp_add_stat(Object *obj, const char *name, const uint64_t *v)
  */
 static bool isp_ready_get(Object *obj, Error **errp)
 {
-    ISPState *s = ISP1040(obj);
+    ISPState *s = ISP_BASE(obj);
 
     return s->risc == ISP_RISC_FW && s->queues_ok && !s->req_halted;
 }
 
 static void isp_realize(PCIDevice *dev, Error **errp)
 {
-    ISPState *s = ISP1040(dev);
+    ISPState *s = ISP_BASE(dev);
     Object *obj = OBJECT(dev);
     int b;
 
@@ -3098,7 +3129,7 @@ static void isp_realize(PCIDevice *dev, Error **errp)
         error_setg(errp, "nvram must be valid, blank or corrupt");
         return;
     }
-    s->chip = &isp_chip_1040b;
+    s->chip = ISP_BASE_GET_CLASS(s)->chip;
     dev->config[PCI_INTERRUPT_PIN] = 1;
     dev->config[PCI_LATENCY_TIMER] = 0x40;
     dev->config[PCI_REVISION_ID] = s->chip->pci_revision;
@@ -3152,7 +3183,7 @@ static void isp_realize(PCIDevice *dev, Error **errp)
 
 static void isp_exit(PCIDevice *dev)
 {
-    ISPState *s = ISP1040(dev);
+    ISPState *s = ISP_BASE(dev);
 
     isp_risc_reset(s, false);
     if (s->cancels_pending) {
@@ -3169,7 +3200,7 @@ static void isp_exit(PCIDevice *dev)
 
 static void isp_device_reset(DeviceState *dev)
 {
-    ISPState *s = ISP1040(dev);
+    ISPState *s = ISP_BASE(dev);
 
     isp_chip_reset(s, false);
     s->ram_written = false;
@@ -3208,31 +3239,50 @@ static void isp_class_init(ObjectClass *oc, ISPClassData *data)
     k->realize = isp_realize;
     k->exit = isp_exit;
     k->vendor_id = PCI_VENDOR_ID_QLOGIC;
-    k->device_id = 0x1020;
     k->class_id = PCI_CLASS_STORAGE_SCSI;
     k->subsystem_vendor_id = PCI_VENDOR_ID_QLOGIC;
-    k->subsystem_id = 0x0001;
     device_class_set_legacy_reset(dc, isp_device_reset);
     dc->vmsd = &vmstate_isp;
-    dc->desc = "QLogic ISP1040B PCI SCSI host adapter";
     device_class_set_props(dc, isp_properties);
     set_bit(DEVICE_CATEGORY_STORAGE, dc->categories);
 }
 
-static const TypeInfo isp_info = {
-    .name = TYPE_ISP1040,
-    .parent = TYPE_PCI_DEVICE,
-    .instance_size = sizeof(ISPState),
-    .class_init = isp_class_init,
-    .interfaces = (InterfaceInfo[]) {
-        { INTERFACE_CONVENTIONAL_PCI_DEVICE },
-        { },
+/* A chip of the family: @data is its ISPChipInfo. */
+static void isp_chip_class_init(ObjectClass *oc, ISPClassData *data)
+{
+    DeviceClass *dc = DEVICE_CLASS(oc);
+    PCIDeviceClass *k = PCI_DEVICE_CLASS(oc);
+    ISPClass *ic = ISP_BASE_CLASS(oc);
+    const ISPChipInfo *chip = data;
+
+    assert(chip->nbus >= 1 && chip->nbus <= ISP_MAX_BUSES);
+    /* at least the 64 words isp_nvram_init() lays out */
+    assert(chip->nvram_words >= 64 && chip->nvram_words <= ISP_NVRAM_WORDS &&
+           chip->nvram_words <= 1 << chip->nvram_addr_bits);
+    ic->chip = chip;
+    k->device_id = chip->device_id;
+    k->subsystem_id = chip->subsystem_id;
+    dc->desc = chip->desc;
+}
+
+static const TypeInfo isp_types[] = {
+    {
+        .name = TYPE_ISP_BASE,
+        .parent = TYPE_PCI_DEVICE,
+        .instance_size = sizeof(ISPState),
+        .class_size = sizeof(ISPClass),
+        .abstract = true,
+        .class_init = isp_class_init,
+        .interfaces = (InterfaceInfo[]) {
+            { INTERFACE_CONVENTIONAL_PCI_DEVICE },
+            { },
+        },
+    }, {
+        .name = TYPE_ISP1040,
+        .parent = TYPE_ISP_BASE,
+        .class_init = isp_chip_class_init,
+        .class_data = (void *)&isp_chip_1040b,
     },
 };
 
-static void isp_register_types(void)
-{
-    type_register_static(&isp_info);
-}
-
-type_init(isp_register_types)
+DEFINE_TYPES(isp_types)
