@@ -18,6 +18,8 @@ qtest protocol (no guest, no firmware blob), one throwaway QEMU per case:
     commands held in a throttled backend: cancelled asynchronously, the
     mailbox answer after the cancelled commands' status entries, nothing
     lost (fast posting on)
+  7 the fault property: reading it shows every fault kind it arms, with
+    the count (and argument) armed, and "clear" disarms them all
 
 Throttling (-drive throttling.iops-total=1) holds commands "in the backend":
 a disk read issued within a second of the previous one waits for the rest
@@ -553,6 +555,59 @@ def case_abort(t):
     res.check("QEMU alive", vm.alive())
 
 
+# ---- 7: reading the fault property lists every armed kind ----------------
+def case_fault_prop(t):
+    res, rng = t.res, t.rng
+    vm, isp = new_vm(t)
+
+    def get():
+        return vm.qmp.execute("qom-get", path="/machine/peripheral/hba",
+                              property="fault")
+
+    def put(v):
+        vm.qmp.execute("qom-set", path="/machine/peripheral/hba",
+                       property="fault", value=v)
+
+    def n():
+        return rng.randrange(2, 1000)
+
+    # (what is written, what reading shows), fresh counts each run; every
+    # kind that arms something (bus-reset and system-error act at once)
+    a = [n() for _ in range(16)]
+    kinds = [
+        ("swallow %d" % a[0], "swallow %d" % a[0]),
+        ("fail-aborts %d" % a[1], "fail-aborts %d" % a[1]),
+        ("fail-resets %d" % a[2], "fail-resets %d" % a[2]),
+        ("seltimeout %d" % (a[3] % 16), "seltimeout %d" % (a[3] % 16)),
+        ("status 0x%02x %d" % (a[4] & 0xFF, a[5]),
+         "status 0x%02x/%d" % (a[4] & 0xFF, a[5])),
+        ("sense 5 0x%x 0x%x %d" % (a[6] & 0xFF, a[7] & 0xFF, a[8]),
+         "sense 5/%02x/%02x/%d" % (a[6] & 0xFF, a[7] & 0xFF, a[8])),
+        ("underrun %d %d" % (a[9], a[10]), "underrun %d/%d" % (a[9], a[10])),
+        ("corrupt count %d" % a[11], "corrupt c/%d" % a[11]),
+        ("irq-lost 1", "irq-lost 1"),
+        ("drop-write %d" % a[12], "drop-write %d" % a[12]),
+        ("wrong-lba %d %d" % (a[13], a[14]),
+         "wrong-lba %d/%d" % (a[13], a[14])),
+        ("flip-read %d" % a[15], "flip-read %d" % a[15]),
+        ("zero-resid %d" % a[0], "zero-resid %d" % a[0]),
+    ]
+    rng.shuffle(kinds)
+    for w, shown in kinds:
+        put(w)
+    text = get()
+    for w, shown in kinds:
+        res.check("reading shows '%s' after '%s'" % (shown, w),
+                  (" " + text + " ").find(" " + shown + " ") >= 0, text)
+    put("clear")
+    text = get()
+    zero = ["swallow 0", "fail-aborts 0", "fail-resets 0", "seltimeout -1",
+            "irq-lost 0", "drop-write 0", "wrong-lba 0/", "flip-read 0",
+            "zero-resid 0", "underrun %d/0" % a[9], "corrupt c/0"]
+    res.check("after clear every kind reads disarmed",
+              all((" " + text).find(" " + z) >= 0 for z in zero), text)
+
+
 CASES = [
     (1, "write12-64bit", case_write12),
     (2, "bounce-dma-failure", case_dma_fail),
@@ -560,6 +615,7 @@ CASES = [
     (4, "reset-stops-dma", case_reset),
     (5, "qemu-log", case_log),
     (6, "async-cancel", case_abort),
+    (7, "fault-property", case_fault_prop),
 ]
 
 

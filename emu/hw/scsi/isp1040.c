@@ -2935,7 +2935,8 @@ static const MemoryRegionOps isp_reg_ops = {
  *                   through continuation entries) get a byte flipped
  * zero-resid N      the next N underruns are reported complete, resid 0
  * clear             disarm everything
- * Reading the property shows what is still armed.
+ * Reading the property shows what is still armed, every kind above but the
+ * one-shot bus-reset and system-error.
  */
 static void isp_fault_bus_reset(ISPState *s)
 {
@@ -3083,14 +3084,18 @@ static char *isp_fault_get(Object *obj, Error **errp)
 
     return g_strdup_printf("swallow %u fail-aborts %u fail-resets %u "
                            "seltimeout %d status 0x%02x/%u sense %x/%02x/%02x/%u "
-                           "underrun %u/%u corrupt %c/%u irq-lost %d",
+                           "underrun %u/%u corrupt %c/%u irq-lost %d "
+                           "drop-write %u wrong-lba %u/%u flip-read %u "
+                           "zero-resid %u",
                            s->f_swallow, s->f_fail_aborts, s->f_fail_resets,
                            s->f_seltimeout, s->f_status, s->f_status_count,
                            s->f_sense[0], s->f_sense[1], s->f_sense[2],
                            s->f_sense_count, s->f_underrun,
                            s->f_underrun_count,
                            s->f_corrupt ? s->f_corrupt : '-',
-                           s->f_corrupt_count, s->f_irq_lost);
+                           s->f_corrupt_count, s->f_irq_lost,
+                           s->f_drop_write, s->f_wrong_lba, s->f_lba_shift,
+                           s->f_flip_read, s->f_zero_resid);
 }
 
 static void isp_fault_set(Object *obj, const char *value, Error **errp)
