@@ -10,15 +10,18 @@ one ``OK ...`` / ``FAIL ...`` / ``ERR ...`` reply; asynchronous ``IRQ``
 lines may arrive in between and are collected in ``QTest.irq_events``.
 """
 
+import argparse
 import base64
 import json
 import os
+import random
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+import traceback
 
 
 class QEMUGone(Exception):
@@ -305,3 +308,88 @@ class Results:
 
     def summary(self):
         return "%d passed, %d failed" % (self.passed, self.failed)
+
+
+class Ctx:
+    """What run_cases() hands each case: qemu, res, rng and what the test's
+    setup adds."""
+
+
+def print_stderr(vms, limit=2000):
+    """The tail of each QEMU's stderr, for a case that went wrong."""
+    for vm in vms:
+        err = vm.stderr_text() if vm else ""
+        if err:
+            print("---- QEMU stderr (tail) ----\n%s\n----" % err[-limit:])
+
+
+def run_cases(cases, default_qemu, seed=None, setup=None, teardown=None,
+              before=None, after=None, on_gone=None, on_error=None,
+              errors=(AssertionError, RuntimeError), always=()):
+    """Command line and case loop of the qtests.
+
+    @cases: (number, name, function(t)) in order.  Options: --qemu BINARY
+    (default @default_qemu), --only N,M (the cases in @always run anyway),
+    --seed N (default @seed; None: a random one), -v.  t (a Ctx) carries
+    qemu, res (Results), rng (random.Random(seed)) and what @setup(t) adds;
+    @teardown(t) runs at the end whatever happened.
+
+    Each case, its checks prefixed "[number name] ": @before(t, number),
+    then the case.  A QEMUGone goes to @on_gone(t, e) when given; it and
+    any exception in @errors are otherwise a failed check "case ran to
+    completion" with the traceback, then @on_error(t, e).  @after(t,
+    number, ok) runs last (ok: the case returned), then its TIME line.
+    Prints the seed, TIME in total and, last, "N passed, N failed";
+    returns the exit status (1 if anything failed).
+    """
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--qemu", default=default_qemu)
+    ap.add_argument("--only", default="")
+    ap.add_argument("--seed", type=int, default=seed)
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args()
+    only = {int(x) for x in args.only.split(",") if x}
+    if args.seed is None:
+        args.seed = random.randrange(1 << 30)
+
+    t = Ctx()
+    t.qemu = args.qemu
+    t.res = Results(args.verbose)
+    t.rng = random.Random(args.seed)
+    print("NOTE seed %d" % args.seed)
+    caught = tuple(errors) + (() if on_gone else (QEMUGone,))
+    t_all = time.monotonic()
+    try:
+        if setup:
+            setup(t)
+        for num, name, fn in cases:
+            if only and num not in only and num not in always:
+                continue
+            t.res.prefix = "[%d %s] " % (num, name)
+            t0 = time.monotonic()
+            ok = False
+            try:
+                if before:
+                    before(t, num)
+                fn(t)
+                ok = True
+            except caught as e:
+                t.res.check("case ran to completion", False,
+                            "%s: %s" % (type(e).__name__, e))
+                traceback.print_exc(file=sys.stdout)
+                if on_error:
+                    on_error(t, e)
+            except QEMUGone as e:       # only with on_gone (see caught)
+                on_gone(t, e)
+            finally:
+                if after:
+                    after(t, num, ok)
+            print("TIME [%d %s] %.2f s" % (num, name, time.monotonic() - t0))
+            sys.stdout.flush()
+    finally:
+        t.res.prefix = ""
+        if teardown:
+            teardown(t)
+    print("TIME total %.2f s" % (time.monotonic() - t_all))
+    print(t.res.summary())
+    return 1 if t.res.failed else 0

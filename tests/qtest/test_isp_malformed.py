@@ -13,17 +13,16 @@ Prints one PASS/FAIL line per check and, last, "N passed, N failed".
 Exit status 1 if anything failed.
 """
 
-import argparse
 import os
 import random
 import struct
 import sys
 import tempfile
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qtestlib import QEMU, QEMUGone, Results  # noqa: E402
+from qtestlib import (QEMU, QEMUGone, print_stderr,  # noqa: E402
+                      run_cases)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # (tests/run.sh exports the QEMU it tests as QTEST_QEMU_BINARY)
@@ -1667,10 +1666,6 @@ CASES = [
 ]
 
 
-class Ctx:
-    pass
-
-
 def start_vm(t):
     t.vm = QEMU(t.qemu, [
         "-L", "/usr/share/seabios", "-L", "/usr/share/qemu",
@@ -1701,22 +1696,11 @@ def read_counters(t):
     return vals
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--qemu", default=DEFAULT_QEMU)
-    ap.add_argument("--only", default="")
-    ap.add_argument("--seed", type=int, default=1040)
-    ap.add_argument("-v", "--verbose", action="store_true")
-    args = ap.parse_args()
-    only = {int(x) for x in args.only.split(",") if x}
-
-    t = Ctx()
-    t.qemu = args.qemu
-    t.res = Results(args.verbose)
-    t.rng = random.Random(args.seed)
+def setup(t):
     t.restarts = 0
     t.flood_cmds = 0
     t.counters = lambda: read_counters(t)
+    t.vm = None
     shm = "/dev/shm" if os.path.isdir("/dev/shm") else None
     fd, t.disk = tempfile.mkstemp(prefix="isp-malformed-", suffix=".raw",
                                  dir=shm)
@@ -1724,48 +1708,49 @@ def main():
     make_disk(t.disk)
     t.subdisk = t.disk + ".sub"       # for throwaway VMs (image locking)
     make_disk(t.subdisk)
-    t.vm = None
-    t_all = time.monotonic()
-    try:
+    start_vm(t)
+
+
+def teardown(t):
+    if getattr(t, "vm", None):
+        t.vm.cleanup()
+    for p in (getattr(t, "disk", None), getattr(t, "subdisk", None)):
+        if p and os.path.exists(p):
+            os.unlink(p)
+
+
+def before(t, num):
+    if t.vm is None:
         start_vm(t)
-        for num, name, fn in CASES:
-            if only and num not in only and num != 8:
-                continue
-            t.res.prefix = "[%d %s] " % (num, name)
-            t0 = time.monotonic()
-            try:
-                if t.vm is None:
-                    start_vm(t)
-                    t.restarts += 1
-                fn(t)
-            except QEMUGone as e:
-                t.res.check("QEMU survives case", False, str(e))
-                err = t.vm.stderr_text() if t.vm else ""
-                if err:
-                    print("---- QEMU stderr (tail) ----\n%s\n----" %
-                          err[-2000:])
-                t.vm.cleanup()
-                t.vm = None
-            except (AssertionError, MboxTimeout, RuntimeError) as e:
-                t.res.check("case ran to completion", False,
-                            "%s: %s" % (type(e).__name__, e))
-                traceback.print_exc(file=sys.stdout)
-                if t.vm and not t.vm.alive():
-                    t.vm.cleanup()
-                    t.vm = None
-            if num in (2, 3):
-                t.fresh_ram = False
-            print("TIME [%d %s] %.2f s" % (num, name, time.monotonic() - t0))
-            sys.stdout.flush()
-    finally:
-        t.res.prefix = ""
-        if t.vm:
-            t.vm.cleanup()
-        os.unlink(t.disk)
-        os.unlink(t.subdisk)
-    print("TIME total %.2f s" % (time.monotonic() - t_all))
-    print(t.res.summary())
-    return 1 if t.res.failed else 0
+        t.restarts += 1
+
+
+def after(t, num, ok):
+    if num in (2, 3):
+        t.fresh_ram = False
+
+
+def on_gone(t, e):
+    t.res.check("QEMU survives case", False, str(e))
+    print_stderr([t.vm])
+    if t.vm:
+        t.vm.cleanup()
+    t.vm = None
+
+
+def on_error(t, e):
+    if t.vm and not t.vm.alive():
+        t.vm.cleanup()
+        t.vm = None
+
+
+def main():
+    # case 8 (final-state) always runs: it checks what the others left
+    return run_cases(CASES, DEFAULT_QEMU, seed=1040, setup=setup,
+                     teardown=teardown, before=before, after=after,
+                     on_gone=on_gone, on_error=on_error,
+                     errors=(AssertionError, MboxTimeout, RuntimeError),
+                     always=(8,))
 
 
 if __name__ == "__main__":

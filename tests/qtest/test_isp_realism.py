@@ -35,17 +35,14 @@ stepped explicitly.  Usage: test_isp_realism.py [--qemu BIN] [--only 1,3]
 exit status 1 if anything failed.
 """
 
-import argparse
 import os
-import random
 import struct
 import sys
 import tempfile
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qtestlib import QEMU, QEMUGone, Results  # noqa: E402
+from qtestlib import QEMU, print_stderr, run_cases  # noqa: E402
 import test_isp_malformed as M  # noqa: E402  (ISP helper, IOCB builders)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -61,10 +58,6 @@ SF_BUS_RESET, SF_TIMEOUT = 0x0008, 0x0040
 MK_DEVICE, MK_TARGET, MK_ALL = 0, 1, 2
 MBA_BUS_RESET, MBA_SYSTEM_ERR, MBA_TIMEOUT_RESET = 0x8001, 0x8002, 0x8006
 NS = 1000000000
-
-
-class Ctx:
-    pass
 
 
 def start_vm(t, props=""):
@@ -784,65 +777,38 @@ CASES = [
 ]
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--qemu", default=DEFAULT_QEMU)
-    ap.add_argument("--only", default="")
-    ap.add_argument("--seed", type=int, default=None)
-    ap.add_argument("-v", "--verbose", action="store_true")
-    args = ap.parse_args()
-    only = {int(x) for x in args.only.split(",") if x}
-    seed = args.seed if args.seed is not None else random.randrange(1 << 30)
-
-    t = Ctx()
-    t.qemu = args.qemu
-    t.res = Results(args.verbose)
-    t.rng = random.Random(seed)
+def setup(t):
     t.vms = []
-    print("NOTE seed %d" % seed)
     shm = "/dev/shm" if os.path.isdir("/dev/shm") else None
     t.disks = []
     for i in range(2):
         fd, path = tempfile.mkstemp(prefix="isp-realism-", suffix=".raw",
                                     dir=shm)
         os.close(fd)
-        M.make_disk(path)
         t.disks.append(path)
-    t_all = time.monotonic()
-    try:
-        for num, name, fn in CASES:
-            if only and num not in only:
-                continue
-            t.res.prefix = "[%d %s] " % (num, name)
-            t0 = time.monotonic()
-            try:
-                fn(t)
-            except (QEMUGone, AssertionError, M.MboxTimeout,
-                    RuntimeError) as e:
-                t.res.check("case ran to completion", False,
-                            "%s: %s" % (type(e).__name__, e))
-                traceback.print_exc(file=sys.stdout)
-                for vm in t.vms:
-                    err = vm.stderr_text()
-                    if err:
-                        print("---- QEMU stderr (tail) ----\n%s\n----" %
-                              err[-1500:])
-            for vm in t.vms:
-                if not vm.alive():
-                    t.res.check("QEMU alive at the end of the case", False)
-                vm.cleanup()
-            t.vms = []
-            print("TIME [%d %s] %.2f s" % (num, name, time.monotonic() - t0))
-            sys.stdout.flush()
-    finally:
-        t.res.prefix = ""
-        for vm in t.vms:
-            vm.cleanup()
-        for p in t.disks:
-            os.unlink(p)
-    print("TIME total %.2f s" % (time.monotonic() - t_all))
-    print(t.res.summary())
-    return 1 if t.res.failed else 0
+        M.make_disk(path)
+
+
+def teardown(t):
+    for vm in getattr(t, "vms", []):
+        vm.cleanup()
+    for p in getattr(t, "disks", []):
+        os.unlink(p)
+
+
+def after(t, num, ok):
+    for vm in t.vms:
+        if not vm.alive():
+            t.res.check("QEMU alive at the end of the case", False)
+        vm.cleanup()
+    t.vms = []
+
+
+def main():
+    return run_cases(CASES, DEFAULT_QEMU, setup=setup, teardown=teardown,
+                     after=after,
+                     on_error=lambda t, e: print_stderr(t.vms, 1500),
+                     errors=(AssertionError, M.MboxTimeout, RuntimeError))
 
 
 if __name__ == "__main__":

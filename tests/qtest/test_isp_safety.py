@@ -30,17 +30,14 @@ Usage: test_isp_safety.py [--qemu BINARY] [--only 1,2,..] [--seed N] [-v]
 Prints one PASS/FAIL line per check and, last, "N passed, N failed".
 """
 
-import argparse
 import os
-import random
 import struct
 import sys
 import tempfile
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qtestlib import QEMU, QEMUGone, Results  # noqa: E402
+from qtestlib import QEMU, QEMUGone, print_stderr, run_cases  # noqa: E402
 import test_isp_malformed as M  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -63,10 +60,6 @@ PAM_ADDR = 0x000C0000           # RAM only while i440FX PAM 0x5a says so
 
 def cdb_write12(lba, nblocks):
     return bytes([0xAA, 0]) + struct.pack(">II", lba, nblocks) + bytes(2)
-
-
-class Ctx:
-    pass
 
 
 def new_vm(t, throttle=False, log=None, mem=None):
@@ -619,65 +612,48 @@ CASES = [
 ]
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--qemu", default=DEFAULT_QEMU)
-    ap.add_argument("--only", default="")
-    ap.add_argument("--seed", type=int, default=1313)
-    ap.add_argument("-v", "--verbose", action="store_true")
-    args = ap.parse_args()
-    only = {int(x) for x in args.only.split(",") if x}
-
-    t = Ctx()
-    t.qemu = args.qemu
-    t.res = Results(args.verbose)
-    t.rng = random.Random(args.seed)
+def setup(t):
     shm = "/dev/shm" if os.path.isdir("/dev/shm") else None
     fd, t.disk = tempfile.mkstemp(prefix="isp-safety-", suffix=".raw",
                                  dir=shm)
     os.close(fd)
-    t_all = time.monotonic()
-    try:
-        for num, name, fn in CASES:
-            if only and num not in only:
-                continue
-            t.res.prefix = "[%d %s] " % (num, name)
-            t.vms = []
-            t.disks = []
-            t0 = time.monotonic()
-            try:
-                fn(t)
-                for vm in t.vms:
-                    if vm.alive():
-                        err = vm.stderr_text()
-                        t.res.check("stderr clean",
-                                    not any(k in err for k in
-                                            ("ssertion", "Aborted",
-                                             "core dumped")), err[-300:])
-            except QEMUGone as e:
-                t.res.check("QEMU survives case", False, str(e))
-                for vm in t.vms:
-                    err = vm.stderr_text()
-                    if err:
-                        print("---- QEMU stderr (tail) ----\n%s\n----" %
-                              err[-2000:])
-            except (AssertionError, M.MboxTimeout, RuntimeError) as e:
-                t.res.check("case ran to completion", False,
-                            "%s: %s" % (type(e).__name__, e))
-                traceback.print_exc(file=sys.stdout)
-            finally:
-                for vm in t.vms:
-                    vm.cleanup()
-                for d in t.disks:
-                    os.unlink(d)
-            print("TIME [%d %s] %.2f s" % (num, name, time.monotonic() - t0))
-            sys.stdout.flush()
-    finally:
-        t.res.prefix = ""
+
+
+def teardown(t):
+    if getattr(t, "disk", None):
         os.unlink(t.disk)
-    print("TIME total %.2f s" % (time.monotonic() - t_all))
-    print(t.res.summary())
-    return 1 if t.res.failed else 0
+
+
+def before(t, num):
+    t.vms = []
+    t.disks = []
+
+
+def after(t, num, ok):
+    if ok:
+        for vm in t.vms:
+            if vm.alive():
+                err = vm.stderr_text()
+                t.res.check("stderr clean",
+                            not any(k in err for k in
+                                    ("ssertion", "Aborted",
+                                     "core dumped")), err[-300:])
+    for vm in t.vms:
+        vm.cleanup()
+    for d in t.disks:
+        os.unlink(d)
+
+
+def on_gone(t, e):
+    t.res.check("QEMU survives case", False, str(e))
+    print_stderr(t.vms)
+
+
+def main():
+    return run_cases(CASES, DEFAULT_QEMU, seed=1313, setup=setup,
+                     teardown=teardown, before=before, after=after,
+                     on_gone=on_gone,
+                     errors=(AssertionError, M.MboxTimeout, RuntimeError))
 
 
 if __name__ == "__main__":
