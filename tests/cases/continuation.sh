@@ -20,13 +20,13 @@ else
 fi
 kb=$maxkb
 [ "$kb" -gt 1024 ] && kb=1024
-c0=$(qom_num stat-cont-entries) || fail "cannot read stat-cont-entries"
-m0=$(qom_num stat-cmds) || fail "cannot read stat-cmds"
+c0=$(qom_num x-stat-cont-entries) || fail "cannot read x-stat-cont-entries"
+m0=$(qom_num x-stat-cmds) || fail "cannot read x-stat-cmds"
 big_rw_check "$dev" "$kb" 32 || fail "$BIG_WHY"
-c1=$(qom_num stat-cont-entries) || fail "cannot read stat-cont-entries"
-m1=$(qom_num stat-cmds) || fail "cannot read stat-cmds"
-# (stat-max-segs is the largest since QEMU started: printed, not asserted)
-segs=$(host_qom_get stat-max-segs) || segs=unknown
+c1=$(qom_num x-stat-cont-entries) || fail "cannot read x-stat-cont-entries"
+m1=$(qom_num x-stat-cmds) || fail "cannot read x-stat-cmds"
+# (x-stat-max-segs is the largest since QEMU started: printed, not asserted)
+segs=$(host_qom_get x-stat-max-segs) || segs=unknown
 say "this case: $((m1 - m0)) commands, $((c1 - c0)) continuation entries (max segments since boot: $segs)"
 # 64 commands of $kb KiB moved the data: at least one of them chained
 [ $((m1 - m0)) -ge $((2 * 32768 / kb)) ] || fail "only $((m1 - m0)) commands reached the model"

@@ -9,14 +9,14 @@
 . /qlisp/lib.sh
 need_disks
 lba=$((80 * 2048))
-f0=$(qom_num stat-faults) || fail "cannot read stat-faults"
+f0=$(qom_num x-stat-faults) || fail "cannot read x-stat-faults"
 
-host_qom_set fault "drop-write 1" >/dev/null || fail "cannot arm drop-write"
+host_qom_set x-fault "drop-write 1" >/dev/null || fail "cannot arm drop-write"
 rw_check 0 $lba 2048 128 && fail "sg_dd check passed with a write dropped"
 say "sg_dd check caught it: $RW_WHY"
 t=$(host_truth 0) && fail "host image check passed with a write dropped: $t"
 say "host check caught it: $t"
-f1=$(qom_num stat-faults) || fail "cannot read stat-faults"
+f1=$(qom_num x-stat-faults) || fail "cannot read x-stat-faults"
 [ "$f1" -eq $((f0 + 1)) ] || fail "drop-write did not fire once ($f0 -> $f1)"
 
 # a pass writes the region, then the next pass (a new seed) loses a write:
@@ -24,15 +24,15 @@ f1=$(qom_num stat-faults) || fail "cannot read stat-faults"
 fio_pass eyes-pre --name=eyes-pre --filename="$(disk_sd 0)" --ioengine=libaio \
 	--iodepth=16 --direct=1 --rw=randwrite --bsrange=4k-128k --offset=72m --size=8m ||
 	fail "without the fault: $FIO_WHY"
-f1=$(qom_num stat-faults) || fail "cannot read stat-faults"
-host_qom_set fault "drop-write 1" >/dev/null || fail "cannot arm drop-write"
+f1=$(qom_num x-stat-faults) || fail "cannot read x-stat-faults"
+host_qom_set x-fault "drop-write 1" >/dev/null || fail "cannot arm drop-write"
 fio_pass eyes-drop --name=eyes-drop --filename="$(disk_sd 0)" --ioengine=libaio \
 	--iodepth=16 --direct=1 --rw=randwrite --bsrange=4k-128k --offset=72m --size=8m &&
 	fail "fio verify passed with a write dropped"
 say "fio verify caught it: $FIO_WHY"
-f2=$(qom_num stat-faults) || fail "cannot read stat-faults"
+f2=$(qom_num x-stat-faults) || fail "cannot read x-stat-faults"
 [ "$f2" -eq $((f1 + 1)) ] || fail "drop-write did not fire once in fio ($f1 -> $f2)"
-host_qom_set fault clear >/dev/null
+host_qom_set x-fault clear >/dev/null
 
 # put the scratch region right again: the checks pass without the fault
 rw_check 0 $lba 2048 128 || fail "without the fault: $RW_WHY"

@@ -8,26 +8,26 @@
 . /qlisp/lib.sh
 need_disks
 lba=$((84 * 2048))
-f0=$(qom_num stat-faults) || fail "cannot read stat-faults"
+f0=$(qom_num x-stat-faults) || fail "cannot read x-stat-faults"
 
 # the first 64 KiB command of the write lands 64 sectors further on
-host_qom_set fault "wrong-lba 1 64" >/dev/null || fail "cannot arm wrong-lba"
+host_qom_set x-fault "wrong-lba 1 64" >/dev/null || fail "cannot arm wrong-lba"
 rw_check 0 $lba 2048 128 && fail "sg_dd check passed with a write at the wrong LBA"
 say "sg_dd check caught it: $RW_WHY"
-f1=$(qom_num stat-faults) || fail "cannot read stat-faults"
+f1=$(qom_num x-stat-faults) || fail "cannot read x-stat-faults"
 [ "$f1" -eq $((f0 + 1)) ] || fail "wrong-lba did not fire once ($f0 -> $f1)"
 rw_check 0 $lba 2048 128 || fail "without the fault: $RW_WHY"
 host_truth 0 >/dev/null || fail "without the fault: host: $(host_truth 0)"
 
 # one command each way, both moved: the guest is fooled, the host is not
-host_qom_set fault "wrong-lba 2 64" >/dev/null || fail "cannot arm wrong-lba"
+host_qom_set x-fault "wrong-lba 2 64" >/dev/null || fail "cannot arm wrong-lba"
 rw_check 0 $lba 128 128 || fail "the guest should read back its moved write: $RW_WHY"
-f2=$(qom_num stat-faults) || fail "cannot read stat-faults"
+f2=$(qom_num x-stat-faults) || fail "cannot read x-stat-faults"
 [ "$f2" -eq $((f1 + 2)) ] || fail "wrong-lba did not fire on the write and the read ($f1 -> $f2)"
 t=$(host_truth 0) && fail "host image check passed with a write at the wrong LBA: $t"
 say "host check caught it: $t"
 case $t in *"LBA $lba "*) ;; *) fail "host check did not name LBA $lba: $t" ;; esac
-host_qom_set fault clear >/dev/null
+host_qom_set x-fault clear >/dev/null
 # EYES_LEAVE=1 (vmt_env): leave the moved write in place, to watch the
 # runner's host_truth test fail after power-off
 [ -n "${EYES_LEAVE:-}" ] && pass "moved write left in place (EYES_LEAVE): host_truth must fail"

@@ -7,21 +7,21 @@
 # REPORT LUNS allocation-length check.
 . /qlisp/lib.sh
 need_disks
-f0=$(qom_num stat-faults) || fail "cannot read stat-faults"
-host_qom_set fault "zero-resid 1" >/dev/null || fail "cannot arm zero-resid"
-underrun_check 0 && { host_qom_set fault clear >/dev/null; fail "residual check passed with the residual reported as 0"; }
+f0=$(qom_num x-stat-faults) || fail "cannot read x-stat-faults"
+host_qom_set x-fault "zero-resid 1" >/dev/null || fail "cannot arm zero-resid"
+underrun_check 0 && { host_qom_set x-fault clear >/dev/null; fail "residual check passed with the residual reported as 0"; }
 say "residual check caught it: $RESID_WHY"
-host_qom_set fault clear >/dev/null
-f1=$(qom_num stat-faults) || fail "cannot read stat-faults"
+host_qom_set x-fault clear >/dev/null
+f1=$(qom_num x-stat-faults) || fail "cannot read x-stat-faults"
 [ "$f1" -eq $((f0 + 2)) ] || fail "underrun and zero-resid did not both fire ($f0 -> $f1)"
 underrun_check 0 || fail "without the fault: $RESID_WHY"
 # sg_basic's allocation-length check: REPORT LUNS on disk A's LUN 0 (one
 # LUN: 16 bytes of 4096) with the residual reported as 0
 sg=$(disk_sg 0)
-host_qom_set fault "zero-resid 1" >/dev/null || fail "cannot arm zero-resid"
+host_qom_set x-fault "zero-resid 1" >/dev/null || fail "cannot arm zero-resid"
 got=$(sg_in_bytes "$sg" 4096 a0 00 00 00 00 00 00 00 10 00 00 00) ||
-	{ host_qom_set fault clear >/dev/null; fail "REPORT LUNS through sg_raw failed"; }
-host_qom_set fault clear >/dev/null
+	{ host_qom_set x-fault clear >/dev/null; fail "REPORT LUNS through sg_raw failed"; }
+host_qom_set x-fault clear >/dev/null
 [ "$got" = 16 ] && fail "REPORT LUNS check passed with the residual reported as 0"
 say "allocation-length check caught it: $got bytes said to arrive, the device sent 16"
 got=$(sg_in_bytes "$sg" 4096 a0 00 00 00 00 00 00 00 10 00 00 00) || fail "REPORT LUNS through sg_raw failed"

@@ -12,16 +12,16 @@ dev=$(disk_sd 0)
 echo 5 >"/sys/block/${dev#/dev/}/device/timeout"
 p=$(pattern fb 1)
 must dd if="$p" of="$dev" bs=64k count=16 oflag=direct
-f0=$(qom_num stat-faults) || fail "cannot read stat-faults"
+f0=$(qom_num x-stat-faults) || fail "cannot read x-stat-faults"
 for what in type count; do
 	# a driver using fast posting (qla1280) gets only unclean completions
 	# as status entries: a BUSY makes sure one is there to garble
-	host_qom_set fault "status 0x08 1" >/dev/null || fail "arm busy"
-	host_qom_set fault "corrupt $what 1" >/dev/null || fail "arm corrupt $what"
+	host_qom_set x-fault "status 0x08 1" >/dev/null || fail "arm busy"
+	host_qom_set x-fault "corrupt $what 1" >/dev/null || fail "arm corrupt $what"
 	must dd if="$dev" of=/tmp/fb.rb bs=64k count=16 iflag=direct
 	cmp "$p" /tmp/fb.rb >/dev/null || fail "data differs after corrupt $what"
 done
-f1=$(qom_num stat-faults) || fail "cannot read stat-faults"
+f1=$(qom_num x-stat-faults) || fail "cannot read x-stat-faults"
 [ "$f1" -eq $((f0 + 4)) ] || fail "want 4 faults (2 corrupt entries, 2 busy), got $((f1 - f0))"
 if is_qlisp; then
 	dmesg_since_start | grep -q 'unexpected response entry type 0x33' || fail "bad entry type not logged"

@@ -7,23 +7,23 @@ dev=$(disk_sd 0)
 fio_pass br --name=br --filename="$dev" --ioengine=libaio --iodepth=16 --direct=1 \
 	--rw=randwrite --bsrange=4k-128k --size=48m --rate=4m &
 fpid=$!
-a0=$(qom_num stat-async-events) || fail "cannot read stat-async-events"
-k0=$(qom_num stat-markers) || fail "cannot read stat-markers"
+a0=$(qom_num x-stat-async-events) || fail "cannot read x-stat-async-events"
+k0=$(qom_num x-stat-markers) || fail "cannot read x-stat-markers"
 # each reset lands on running I/O: fio is writing, and going again after
 # the first reset
 wait_io "$dev" 32 || fail "fio did not start writing"
 kill -0 $fpid 2>/dev/null || fail "fio ended before the fault"
-host_qom_set fault "bus-reset" >/dev/null || fail "cannot post the bus reset"
+host_qom_set x-fault "bus-reset" >/dev/null || fail "cannot post the bus reset"
 wait_io "$dev" 32 || fail "no I/O completed after the first bus reset"
 kill -0 $fpid 2>/dev/null || fail "fio ended before the second fault"
-host_qom_set fault "bus-reset" >/dev/null || fail "cannot post the bus reset"
+host_qom_set x-fault "bus-reset" >/dev/null || fail "cannot post the bus reset"
 wait $fpid || fail "across foreign bus resets: $(fio_why br)"
-a1=$(qom_num stat-async-events) || fail "cannot read stat-async-events"
+a1=$(qom_num x-stat-async-events) || fail "cannot read x-stat-async-events"
 [ "$a1" -ge $((a0 + 2)) ] || fail "the model posted $((a1 - a0)) async events, want 2"
 # a driver must send a sync marker after each bus reset (async 0x8001,
 # isp-hw-reference section 9.3; the model counts them, it does not demand
 # them): one per reset at least, as I/O went on after each
-k1=$(qom_num stat-markers) || fail "cannot read stat-markers"
+k1=$(qom_num x-stat-markers) || fail "cannot read x-stat-markers"
 [ "$k1" -ge $((k0 + 2)) ] || fail "$((k1 - k0)) markers after 2 bus resets, want at least 2"
 if is_qlisp; then
 	[ "$(dmesg_since_start | grep -c 'SCSI bus reset reported')" -ge 2 ] ||

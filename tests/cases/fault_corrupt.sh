@@ -11,11 +11,11 @@ bad() { host_stat bad_handles; }
 p=$(pattern fc 1)
 must dd if="$p" of="$dev" bs=64k count=16 oflag=direct
 is_qlisp && b0=$(bad)
-f0=$(qom_num stat-faults) || fail "cannot read stat-faults"
-host_qom_set fault "corrupt handle 1" >/dev/null || fail "arm corrupt handle"
+f0=$(qom_num x-stat-faults) || fail "cannot read x-stat-faults"
+host_qom_set x-fault "corrupt handle 1" >/dev/null || fail "arm corrupt handle"
 must dd if="$dev" of=/tmp/fc.rb bs=64k count=16 iflag=direct
 cmp "$p" /tmp/fc.rb >/dev/null || fail "data differs after a bad handle"
-f1=$(qom_num stat-faults) || fail "cannot read stat-faults"
+f1=$(qom_num x-stat-faults) || fail "cannot read x-stat-faults"
 [ "$f1" -eq $((f0 + 1)) ] || fail "want 1 corrupt completion, got $((f1 - f0))"
 if is_qlisp; then
 	b1=$(bad)

@@ -7,26 +7,26 @@ need_disks
 dev=$(disk_sd 0)
 echo 5 >"/sys/block/${dev#/dev/}/device/timeout"
 resets() { host_stat resets; }
-# The firmware's own execution-timeout reset (stat-timeouts: the command
+# The firmware's own execution-timeout reset (x-stat-timeouts: the command
 # entry's timeout ran out first: qla1280 sets it to the midlayer's, qlisp
 # two seconds longer) is a bus reset too.
 big() {
-	_b=$(qom_num stat-bus-resets) && _c=$(qom_num stat-chip-resets) &&
-		_t=$(qom_num stat-timeouts) && echo $((_b + _c + _t))
+	_b=$(qom_num x-stat-bus-resets) && _c=$(qom_num x-stat-chip-resets) &&
+		_t=$(qom_num x-stat-timeouts) && echo $((_b + _c + _t))
 }
 p=$(pattern fe 1)
 must dd if="$p" of="$dev" bs=64k count=16 oflag=direct
 is_qlisp && r0=$(resets)
 b0=$(big) || fail "cannot read the model's reset counters"
-f0=$(qom_num stat-faults) || fail "cannot read stat-faults"
-host_qom_set fault "fail-aborts 1" >/dev/null || fail "cannot arm fail-aborts"
-host_qom_set fault "fail-resets 2" >/dev/null || fail "cannot arm fail-resets"
-host_qom_set fault "swallow 1" >/dev/null || fail "cannot arm swallow"
+f0=$(qom_num x-stat-faults) || fail "cannot read x-stat-faults"
+host_qom_set x-fault "fail-aborts 1" >/dev/null || fail "cannot arm fail-aborts"
+host_qom_set x-fault "fail-resets 2" >/dev/null || fail "cannot arm fail-resets"
+host_qom_set x-fault "swallow 1" >/dev/null || fail "cannot arm swallow"
 must dd if="$dev" of=/tmp/fe.rb bs=64k count=16 iflag=direct
 # a driver that skips a reset level leaves a fault armed: not for later cases
-host_qom_set fault clear >/dev/null
+host_qom_set x-fault clear >/dev/null
 cmp "$p" /tmp/fe.rb >/dev/null || fail "data differs after recovery"
-f1=$(qom_num stat-faults) || fail "cannot read stat-faults"
+f1=$(qom_num x-stat-faults) || fail "cannot read x-stat-faults"
 b1=$(big) || fail "cannot read the model's reset counters"
 say "faults $f0 -> $f1, model bus+chip resets $b0 -> $b1"
 [ "$f1" -ge $((f0 + 2)) ] || fail "the swallow and the failed abort did not both fire"

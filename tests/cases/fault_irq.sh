@@ -8,9 +8,9 @@
 . /qlisp/lib.sh
 is_qlisp || fail "fault_irq checks qlisp's attach-time interrupt test"
 driver_loaded && must rmmod "$VMT_DRIVER"
-host_qom_set fault "irq-lost 1" >/dev/null || fail "cannot arm irq-lost"
+host_qom_set x-fault "irq-lost 1" >/dev/null || fail "cannot arm irq-lost"
 load_driver >/tmp/fi.out 2>&1
-host_qom_set fault "irq-lost 0" >/dev/null || fail "cannot disarm irq-lost"
+host_qom_set x-fault "irq-lost 0" >/dev/null || fail "cannot disarm irq-lost"
 dmesg_since_start | grep -q 'no interrupt on IRQ' || fail "lost interrupt not reported"
 hba_host >/dev/null && fail "a SCSI host was registered without interrupts"
 must rmmod "$VMT_DRIVER"

@@ -11,21 +11,21 @@ dev=$(disk_sd 0)
 sg=$(disk_sg 0)
 p=$(pattern mt 1)
 must dd if="$p" of="$dev" bs=64k count=16 oflag=direct
-c0=$(host_qom_get stat-chip-resets) || fail "cannot read the model's chip resets"
+c0=$(host_qom_get x-stat-chip-resets) || fail "cannot read the model's chip resets"
 t0=$(host_stat mbox_timeouts)
 [ -n "$t0" ] || fail "the driver has no mbox_timeouts counter"
 
-host_qom_set fault "irq-lost 1" >/dev/null || fail "cannot arm irq-lost"
+host_qom_set x-fault "irq-lost 1" >/dev/null || fail "cannot arm irq-lost"
 # a device reset is one mailbox command (ABORT_DEVICE), no escalation
 sg_reset -d "$sg" >/tmp/mt.out 2>&1 &
 spid=$!
 n=0
 until dmesg_since_start | grep -q 'mailbox command 0x16 timed out'; do
 	n=$((n + 1))
-	[ $n -lt 100 ] || { host_qom_set fault "irq-lost 0" >/dev/null; fail "no mailbox timeout logged in 20 s"; }
+	[ $n -lt 100 ] || { host_qom_set x-fault "irq-lost 0" >/dev/null; fail "no mailbox timeout logged in 20 s"; }
 	sleep 0.2
 done
-host_qom_set fault "irq-lost 0" >/dev/null || fail "cannot disarm irq-lost"
+host_qom_set x-fault "irq-lost 0" >/dev/null || fail "cannot disarm irq-lost"
 wait $spid
 say "sg_reset -d exited $? (a timed-out reset fails)"
 t1=$(host_stat mbox_timeouts)
@@ -33,7 +33,7 @@ t1=$(host_stat mbox_timeouts)
 # the chip is reset (by the reset work) within a few seconds
 n=0
 while :; do
-	c1=$(host_qom_get stat-chip-resets) || fail "cannot read the model's chip resets"
+	c1=$(host_qom_get x-stat-chip-resets) || fail "cannot read the model's chip resets"
 	[ "$c1" -gt "$c0" ] && break
 	n=$((n + 1))
 	[ $n -lt 30 ] || fail "no chip reset within 30 s of the mailbox timeout"

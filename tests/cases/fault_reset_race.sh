@@ -9,7 +9,7 @@
 need_disks
 dev=$(disk_sd 0)
 sgb=$(disk_sg 1)
-c0=$(host_qom_get stat-chip-resets) || fail "cannot read the model's chip resets"
+c0=$(host_qom_get x-stat-chip-resets) || fail "cannot read the model's chip resets"
 fio_pass race --name=race --filename="$dev" --ioengine=libaio --iodepth=8 \
 	--direct=1 --rw=randwrite --bsrange=4k-64k --size=32m --rate=2m &
 fpid=$!
@@ -17,7 +17,7 @@ sleep 2
 rounds=0
 for how in -d -t -b -d -t; do
 	kill -0 $fpid 2>/dev/null || break
-	host_qom_set fault "system-error" >/dev/null || fail "cannot post the system error"
+	host_qom_set x-fault "system-error" >/dev/null || fail "cannot post the system error"
 	sg_reset $how "$sgb" >/tmp/race-sg.out 2>&1 &
 	spid=$!
 	# a burst of device resets across the whole re-initialisation
@@ -39,7 +39,7 @@ for how in -d -t -b -d -t; do
 done
 [ $rounds -ge 3 ] || fail "fio ended after $rounds rounds: the races did not hit I/O"
 wait $fpid || fail "fio failed across the resets: $(fio_why race)"
-c1=$(host_qom_get stat-chip-resets)
+c1=$(host_qom_get x-stat-chip-resets)
 [ "$c1" -ge $((c0 + rounds)) ] || fail "$((c1 - c0)) chip resets for $rounds system errors"
 dmesg_since_start | grep -q 're-initialisation failed' && fail "an adapter re-initialisation failed"
 bad=$(dmesg_since_start | grep -E 'firmware load failed|queue init failed|did not start|unexpected mailbox status|ROM firmware|refused' | head -n 1)

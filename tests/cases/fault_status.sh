@@ -12,23 +12,23 @@ check_read() { # label
 	must dd if="$dev" of=/tmp/fs.rb bs=64k count=16 iflag=direct
 	cmp "$p" /tmp/fs.rb >/dev/null || fail "$1: data differs"
 }
-f0=$(qom_num stat-faults) || fail "cannot read stat-faults"
-host_qom_set fault "status 0x28 3" >/dev/null || fail "arm queue full"
+f0=$(qom_num x-stat-faults) || fail "cannot read x-stat-faults"
+host_qom_set x-fault "status 0x28 3" >/dev/null || fail "arm queue full"
 check_read "queue full"
-host_qom_set fault "status 0x08 3" >/dev/null || fail "arm busy"
+host_qom_set x-fault "status 0x08 3" >/dev/null || fail "arm busy"
 check_read "busy"
-host_qom_set fault "sense 6 0x29 0 1" >/dev/null || fail "arm unit attention"
+host_qom_set x-fault "sense 6 0x29 0 1" >/dev/null || fail "arm unit attention"
 check_read "unit attention"
-host_qom_set fault "underrun 4096 2" >/dev/null || fail "arm underrun"
+host_qom_set x-fault "underrun 4096 2" >/dev/null || fail "arm underrun"
 check_read "underrun"
-f1=$(qom_num stat-faults) || fail "cannot read stat-faults"
+f1=$(qom_num x-stat-faults) || fail "cannot read x-stat-faults"
 [ "$f1" -eq $((f0 + 9)) ] || fail "want 9 faults to fire, got $((f1 - f0))"
 # the data above is right whether or not the residual was honoured (the
 # model moved it all); the residual itself, exactly, through sg
 underrun_check 0 || fail "$RESID_WHY"
-f2=$(qom_num stat-faults) || fail "cannot read stat-faults"
+f2=$(qom_num x-stat-faults) || fail "cannot read x-stat-faults"
 [ "$f2" -eq $((f1 + 1)) ] || fail "the sg underrun did not fire ($f1 -> $f2)"
-host_qom_set fault "sense 3 0x11 0 1" >/dev/null || fail "arm medium error"
+host_qom_set x-fault "sense 3 0x11 0 1" >/dev/null || fail "arm medium error"
 if dd if="$dev" of=/tmp/fs.one bs=4k count=1 skip=3 iflag=direct 2>/dev/null; then
 	# qla1280 turns an underrun with CHECK CONDITION into DID_ERROR when
 	# less than the command's underflow moved, so the midlayer retries and

@@ -6,15 +6,15 @@ need_disks
 dev=$(disk_sd 0)
 resets() { host_stat resets; }
 is_qlisp && r0=$(resets)
-c0=$(qom_num stat-chip-resets) || fail "cannot read stat-chip-resets"
+c0=$(qom_num x-stat-chip-resets) || fail "cannot read x-stat-chip-resets"
 fio_pass se --name=se --filename="$dev" --ioengine=libaio --iodepth=8 --direct=1 \
 	--rw=randwrite --bsrange=4k-128k --size=32m --rate=3m &
 fpid=$!
 wait_io "$dev" 32 || fail "fio did not start writing"
 kill -0 $fpid 2>/dev/null || fail "fio ended before the fault"
-host_qom_set fault "system-error" >/dev/null || fail "cannot post the system error"
+host_qom_set x-fault "system-error" >/dev/null || fail "cannot post the system error"
 wait $fpid || fail "across the adapter reset: $(fio_why se)"
-c1=$(qom_num stat-chip-resets) || fail "cannot read stat-chip-resets"
+c1=$(qom_num x-stat-chip-resets) || fail "cannot read x-stat-chip-resets"
 [ "$c1" -gt "$c0" ] || fail "the chip was not reset"
 rdy=$(host_qom_get fw-ready) || fail "cannot read fw-ready"
 [ "$rdy" = true ] || fail "the firmware is not taking requests after the reset ($rdy)"

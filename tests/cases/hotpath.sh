@@ -39,13 +39,13 @@ say "commands=$cmds register reads=$reads writes=$writes irqs=$irqs handler pass
 # Doorbells: fio now submits 16 I/Os per io_submit, the block layer hands
 # them to qlisp as one batch, and one request-in write (mailbox 4) posts
 # the batch: only the last command (SCMD_LAST) or commit_rqs rings.
-b0=$(qom_num stat-doorbells) || fail "cannot read the model's doorbells"
-c0=$(qom_num stat-cmds) || fail "cannot read the model's commands"
+b0=$(qom_num x-stat-doorbells) || fail "cannot read the model's doorbells"
+c0=$(qom_num x-stat-cmds) || fail "cannot read the model's commands"
 fio_pass batch --name=batch --filename="$dev" --ioengine=libaio --iodepth=32 \
 	--iodepth_batch_submit=16 --iodepth_batch_complete_min=16 \
 	--direct=1 --rw=randwrite --bs=4k --size="${FIO_SIZE:-16m}" || fail "$FIO_WHY"
-b1=$(qom_num stat-doorbells) || fail "cannot read the model's doorbells"
-c1=$(qom_num stat-cmds) || fail "cannot read the model's commands"
+b1=$(qom_num x-stat-doorbells) || fail "cannot read the model's doorbells"
+c1=$(qom_num x-stat-cmds) || fail "cannot read the model's commands"
 bells=$((b1 - b0)) bcmds=$((c1 - c0))
 say "batched: commands=$bcmds doorbells=$bells"
 [ "$bcmds" -ge 4096 ] || fail "only $bcmds batched commands reached the model"

@@ -22,8 +22,8 @@ rsp_settle() {
 	sleep 1
 }
 rsp_settle
-e0=$(host_qom_get stat-status-entries) || fail "cannot read the model's status entries"
-f0=$(host_qom_get stat-fastposts) || fail "cannot read the model's fast posts"
+e0=$(host_qom_get x-stat-status-entries) || fail "cannot read the model's status entries"
+f0=$(host_qom_get x-stat-fastposts) || fail "cannot read the model's fast posts"
 c0=$(host_stat responses) b0=$(host_stat bad_indexes) x0=$(host_stat index_reads)
 y0=$(host_stat early_entries)
 [ -n "$b0" ] && [ -n "$y0" ] || fail "the driver has no bad_indexes/early_entries counters"
@@ -31,8 +31,8 @@ fio_pass rsp --name=rsp --filename="$dev" --ioengine=libaio --iodepth=32 \
 	--direct=1 --rw=randrw --bs=4k --size="${FIO_SIZE:-16m}" ||
 	fail "$(fio_why rsp)"
 rsp_settle
-e1=$(host_qom_get stat-status-entries) || fail "cannot read the model's status entries"
-f1=$(host_qom_get stat-fastposts) || fail "cannot read the model's fast posts"
+e1=$(host_qom_get x-stat-status-entries) || fail "cannot read the model's status entries"
+f1=$(host_qom_get x-stat-fastposts) || fail "cannot read the model's fast posts"
 c1=$(host_stat responses) b1=$(host_stat bad_indexes) x1=$(host_stat index_reads)
 y1=$(host_stat early_entries)
 posted=$((e1 - e0)) consumed=$((c1 - c0))

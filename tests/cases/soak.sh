@@ -14,7 +14,7 @@ host_log "soak seed $seed"
 for d in 0 1; do
 	echo 8 >"/sys/block/$(basename "$(disk_sd $d)")/device/timeout"
 done
-f0=$(qom_num stat-faults) || fail "cannot read stat-faults"
+f0=$(qom_num x-stat-faults) || fail "cannot read x-stat-faults"
 # Write+verify passes on disks A and B until the time is up.  Every pass
 # has a seed of its own (fio_pass, printed), so it writes data no earlier
 # pass wrote: a write lost in any pass fails that pass's verify.  The
@@ -40,7 +40,7 @@ fpid=$!
 # disks' command timeouts) so that no I/O of the soak runs into the next
 # case, then fail
 soak_fail() {
-	host_qom_set fault clear >/dev/null
+	host_qom_set x-fault clear >/dev/null
 	touch /tmp/soak.stop
 	wait $fpid
 	fail "$*"
@@ -81,7 +81,7 @@ while [ "$(cut -d. -f1 /proc/uptime)" -lt $end ]; do
 		[ $(($(cut -d. -f1 /proc/uptime) - lastsys)) -lt "${SOAK_SYSERR_GAP:-0}" ]; then
 		kind=1 f="bus-reset"
 	fi
-	host_qom_set fault "$f" >/dev/null || soak_fail "cannot inject '$f'"
+	host_qom_set x-fault "$f" >/dev/null || soak_fail "cannot inject '$f'"
 	n=$((n + 1))
 	say "soak fault $n: $f"
 	# A system error stops the firmware until the driver resets the chip
@@ -101,7 +101,7 @@ while [ "$(cut -d. -f1 /proc/uptime)" -lt $end ]; do
 	next 3
 	sleep $((r + 1))
 done
-host_qom_set fault clear >/dev/null
+host_qom_set x-fault clear >/dev/null
 [ -f /tmp/soak.failed ] && soak_fail "a pass failed during the soak (fault seed $seed): $(cat /tmp/soak.failed)"
 # the pass under way finishes (and verifies) with no more faults
 touch /tmp/soak.stop
@@ -110,7 +110,7 @@ wait $fpid
 passes=$(cat /tmp/soak.passes 2>/dev/null || echo 0)
 [ "$passes" -ge 1 ] || fail "no write+verify pass completed"
 tail -n 8 "/tmp/fio.soak$passes.out"
-f1=$(qom_num stat-faults) || fail "cannot read stat-faults"
+f1=$(qom_num x-stat-faults) || fail "cannot read x-stat-faults"
 [ "$f1" -gt "$f0" ] || fail "no fault fired"
 must dd if="$(disk_sd 0)" of=/dev/null bs=64k count=16 iflag=direct
 # The kernel's own readahead (partition rescans after a unit attention) is

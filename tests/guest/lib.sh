@@ -72,7 +72,7 @@ fail() {
 	chan_send "@@RESULT $CASE FAIL $msg"
 	say "FAIL $CASE: $msg"
 	# a failed fault case must not leave its fault armed for the next
-	case $CASE in fault_*|soak|eyes_*) host_qom_set fault clear >/dev/null 2>&1 ;; esac
+	case $CASE in fault_*|soak|eyes_*) host_qom_set x-fault clear >/dev/null 2>&1 ;; esac
 	say "--- dmesg since case start:"
 	dmesg_since_start | tail -n 40
 	exit 1
@@ -148,7 +148,7 @@ qom_num() {
 # cannot be read.
 recoveries() {
 	n=0
-	for c in stat-aborts stat-device-resets stat-bus-resets stat-chip-resets; do
+	for c in x-stat-aborts x-stat-device-resets x-stat-bus-resets x-stat-chip-resets; do
 		v=$(qom_num $c) || return 1
 		n=$((n + v))
 	done
@@ -159,7 +159,7 @@ host_stat() { tr ' ' '\n' <"/sys/class/scsi_host/host$(hba_host)/stats" | sed -n
 # model_counters: the model's register reads, register writes, interrupts
 # and commands, on one line; fails if any of them cannot be read
 model_counters() {
-	for _c in stat-reg-reads stat-reg-writes stat-irqs stat-cmds; do
+	for _c in x-stat-reg-reads x-stat-reg-writes x-stat-irqs x-stat-cmds; do
 		_v=$(host_qom_get $_c) || return 1
 		printf '%s ' "$_v"
 	done
@@ -414,9 +414,9 @@ sg_in_bytes() {
 # on.  Returns 0 if so; else 1 with RESID_WHY.
 underrun_check() {
 	_sg=$(disk_sg "$1") || { RESID_WHY="no sg node for disk $1"; return 1; }
-	host_qom_set fault "underrun 4096 1" >/dev/null || { RESID_WHY="cannot arm underrun"; return 1; }
+	host_qom_set x-fault "underrun 4096 1" >/dev/null || { RESID_WHY="cannot arm underrun"; return 1; }
 	if ! _got=$(sg_in_bytes "$_sg" 65536 28 00 00 00 00 40 00 00 80 00); then
-		host_qom_set fault clear >/dev/null
+		host_qom_set x-fault clear >/dev/null
 		RESID_WHY="READ(10) with an underrun failed: $(tail -n 2 /tmp/sgraw.out | tr '\n' ' ')"
 		return 1
 	fi

@@ -1600,11 +1600,11 @@ def case_flood(t):
     t.flood_cmds += total
 
 
-COUNTERS = ["stat-cmds", "stat-cont-entries", "stat-markers",
-            "stat-status-entries", "stat-fastposts", "stat-mbox-cmds",
-            "stat-bad-entries", "stat-reg-reads", "stat-reg-writes",
-            "stat-doorbells", "stat-irqs", "stat-async-events", "stat-aborts",
-            "stat-device-resets", "stat-bus-resets", "stat-chip-resets"]
+COUNTERS = ["x-stat-cmds", "x-stat-cont-entries", "x-stat-markers",
+            "x-stat-status-entries", "x-stat-fastposts", "x-stat-mbox-cmds",
+            "x-stat-bad-entries", "x-stat-reg-reads", "x-stat-reg-writes",
+            "x-stat-doorbells", "x-stat-irqs", "x-stat-async-events", "x-stat-aborts",
+            "x-stat-device-resets", "x-stat-bus-resets", "x-stat-chip-resets"]
 
 
 def case_final(t):
@@ -1621,7 +1621,7 @@ def case_final(t):
             missing.append(c)
     if missing:
         res.note("counters missing (checks skipped): %s" % ", ".join(missing))
-    res.check("qom-get of every stat-* counter works", vals and not missing,
+    res.check("qom-get of every x-stat-* counter works", vals and not missing,
               str(missing))
     res.note("counters: " + ", ".join("%s=%s" % (k[5:], v)
                                       for k, v in vals.items()))
@@ -1637,14 +1637,14 @@ def case_final(t):
         res.check("%s %s %d" % (name, "==" if exact else ">=", want), ok,
                   "model %s" % v)
 
-    cmp("stat-mbox-cmds", isp.mbox_done)
-    cmp("stat-status-entries", isp.status_seen)
-    cmp("stat-bad-entries", isp.bad_seen)
-    cmp("stat-markers", isp.markers_posted)
-    cmp("stat-cmds", t.flood_cmds, exact=False)
-    cmp("stat-fastposts", 0)
+    cmp("x-stat-mbox-cmds", isp.mbox_done)
+    cmp("x-stat-status-entries", isp.status_seen)
+    cmp("x-stat-bad-entries", isp.bad_seen)
+    cmp("x-stat-markers", isp.markers_posted)
+    cmp("x-stat-cmds", t.flood_cmds, exact=False)
+    cmp("x-stat-fastposts", 0)
     # every kick of post() is a doorbell; other cases write mailbox 4 too
-    cmp("stat-doorbells", isp.doorbells, exact=False)
+    cmp("x-stat-doorbells", isp.doorbells, exact=False)
     res.check("QEMU process alive", vm.alive())
     res.check("stderr clean (no assertion/abort text)",
               not any(k in vm.stderr_text() for k in

@@ -93,7 +93,7 @@ def qom_get(vm, prop):
 
 
 def fault(vm, what):
-    vm.qmp.execute("qom-set", path=HBA, property="fault", value=what)
+    vm.qmp.execute("qom-set", path=HBA, property="x-fault", value=what)
 
 
 def step(isp, ns, got=None):
@@ -264,7 +264,7 @@ def released(t, isp, h, what, data=None, buf=None, ua_ok=True):
 def case_markers(t):
     res = t.res
     vm, isp = start_vm(t)
-    m0 = qom_get(vm, "stat-markers")
+    m0 = qom_get(vm, "x-stat-markers")
 
     # -- bus reset (mailbox): all targets wait for a marker
     lba = t.rng.randrange(8192)
@@ -346,8 +346,8 @@ def case_markers(t):
     res.check("no second response for the aborted held command",
               len(responses(isp, 0x2401)) == 1)
 
-    m1 = qom_get(vm, "stat-markers")
-    res.check("stat-markers counts the %d markers posted" %
+    m1 = qom_get(vm, "x-stat-markers")
+    res.check("x-stat-markers counts the %d markers posted" %
               (isp.markers_posted), m1 - m0 == isp.markers_posted,
               "%d -> %d" % (m0, m1))
     vm.cleanup()
@@ -466,7 +466,7 @@ def case_timeout(t):
     ev = async_seen(isp, MBA_TIMEOUT_RESET)
     res.check("async 0x8006 (timeout reset) with mb6 = bus 0",
               ev and ev[0][6] == 0, str(isp.async_events))
-    res.check("stat-timeouts counts it", qom_get(vm, "stat-timeouts") == 1)
+    res.check("x-stat-timeouts counts it", qom_get(vm, "x-stat-timeouts") == 1)
     # the bus was reset: sync-all marker needed
     isp.post([M.cmd_entry(0x4003, M.cdb_tur(), target=0)])
     held(t, isp, [0x4003], "after the timeout reset, no marker")
@@ -540,7 +540,7 @@ def case_queue(t):
     res.check("throttle back to 16", st == M.MBS_OK)
 
     # target 1 takes 2 commands: the third gets TASK SET FULL
-    q0 = qom_get(vm, "stat-queue-full")
+    q0 = qom_get(vm, "x-stat-queue-full")
     fault(vm, "swallow 2")
     isp.post([M.cmd_entry(0x5101, M.cdb_tur(), target=1),
               M.cmd_entry(0x5102, M.cdb_tur(), target=1)])
@@ -551,8 +551,8 @@ def case_queue(t):
               "(0x28), nothing moved",
               r is not None and r["scsi"] == 0x28 and r["comp"] == 0x15 and
               r["resid"] == 512, M.fmt_ent(r))
-    res.check("stat-queue-full counts it",
-              qom_get(vm, "stat-queue-full") - q0 == 1)
+    res.check("x-stat-queue-full counts it",
+              qom_get(vm, "x-stat-queue-full") - q0 == 1)
     r = wait_resp(isp, 0x5101, 0.5)
     res.check("the two outstanding ones are still there", r is None and
               not responses(isp, 0x5102))
@@ -647,9 +647,9 @@ def case_negotiation(t):
     res.check("after BUS_RESET target 0 reports async/narrow again",
               st == M.MBS_OK and get_tp(isp, 0) == (M.MBS_OK, 0x8000, 0, 0),
               str(get_tp(isp, 0)))
-    res.check("stat-negotiations counts 3",
-              qom_get(vm, "stat-negotiations") == 3,
-              str(qom_get(vm, "stat-negotiations")))
+    res.check("x-stat-negotiations counts 3",
+              qom_get(vm, "x-stat-negotiations") == 3,
+              str(qom_get(vm, "x-stat-negotiations")))
     vm.cleanup()
     t.vms.remove(vm)
 

@@ -7,7 +7,7 @@ qtest protocol (no guest, no firmware blob), one throwaway QEMU per case:
 
   1 64-bit lengths: WRITE(12) of 2 GiB + 512 bytes over 1025 segments
   2 a bounce copy (1025 segments) whose DMA fails ends with status 0x02
-  3 a command swallowed by the fault property, its disk unplugged, then
+  3 a command swallowed by the x-fault property, its disk unplugged, then
     ABORT: QEMU survives, the abort is answered
   4 chip resets (ICR soft reset, HCCR reset) and a system error: a read
     held in a throttled backend moves no data once the reset shows as done
@@ -18,7 +18,7 @@ qtest protocol (no guest, no firmware blob), one throwaway QEMU per case:
     commands held in a throttled backend: cancelled asynchronously, the
     mailbox answer after the cancelled commands' status entries, nothing
     lost (fast posting on)
-  7 the fault property: reading it shows every fault kind it arms, with
+  7 the x-fault property: reading it shows every fault kind it arms, with
     the count (and argument) armed, and "clear" disarms them all
 
 Throttling (-drive throttling.iops-total=1) holds commands "in the backend":
@@ -264,7 +264,7 @@ def case_unplug(t):
     vm, isp = new_vm(t)
     res.check("bringup", isp.bringup(64, 64, check=False))
     vm.qmp.execute("qom-set", path="/machine/peripheral/hba",
-                   property="fault", value="swallow 1")
+                   property="x-fault", value="swallow 1")
     h = 0x7301
     isp.post(M.build_command(h, M.cdb_read10(3, 1), [(M.MISC_BUF, 512)],
                              flags=RF_IN))
@@ -364,7 +364,7 @@ def case_reset(t):
 
     def syserr(isp):
         isp.vm.qmp.execute("qom-set", path="/machine/peripheral/hba",
-                           property="fault", value="system-error")
+                           property="x-fault", value="system-error")
 
     def syserr_done(isp):
         # done: the async event 0x8002 has reached the mailboxes
@@ -548,18 +548,18 @@ def case_abort(t):
     res.check("QEMU alive", vm.alive())
 
 
-# ---- 7: reading the fault property lists every armed kind ----------------
+# ---- 7: reading the x-fault property lists every armed kind --------------
 def case_fault_prop(t):
     res, rng = t.res, t.rng
     vm, isp = new_vm(t)
 
     def get():
         return vm.qmp.execute("qom-get", path="/machine/peripheral/hba",
-                              property="fault")
+                              property="x-fault")
 
     def put(v):
         vm.qmp.execute("qom-set", path="/machine/peripheral/hba",
-                       property="fault", value=v)
+                       property="x-fault", value=v)
 
     def n():
         return rng.randrange(2, 1000)

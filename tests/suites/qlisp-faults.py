@@ -1,4 +1,4 @@
-# Faults injected into the ISP1040 model at run time (qom-set hba fault ...)
+# Faults injected into the ISP1040 model at run time (qom-set hba x-fault ...)
 # while qlisp drives it: timeouts and aborts, failed aborts and resets
 # escalating, foreign bus resets, firmware system errors, selection timeouts,
 # queue full / busy / check condition statuses, underruns, and corrupt

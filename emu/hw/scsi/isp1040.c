@@ -290,7 +290,7 @@ struct ISPState {
     uint8_t prop_initiator_id;
     char *prop_nvram;
 
-    /* counters, readable through QOM (stat-*) */
+    /* counters, readable through QOM (x-stat-*) */
     uint64_t stat_cmds;
     uint64_t stat_cont_entries;
     uint64_t stat_markers;
@@ -311,7 +311,7 @@ struct ISPState {
     uint64_t stat_chip_resets;      /* soft resets through the ICR */
 
     /*
-     * Fault injection, armed at run time through the "fault" property
+     * Fault injection, armed at run time through the "x-fault" property
      * (see isp_fault_set): counts of commands or mailbox commands still
      * to be hit.
      */
@@ -2912,7 +2912,7 @@ static const MemoryRegionOps isp_reg_ops = {
 
 /*
  * Fault injection for tests, through QMP/HMP at run time:
- *   qom-set <hba> fault "<what> [args]"
+ *   qom-set <hba> x-fault "<what> [args]"
  * swallow N         the next N commands are accepted and never completed
  *                   (but see isp_arm_timeout)
  * fail-aborts N     the next N ABORT mailbox commands fail (0x4005)
@@ -3160,30 +3160,30 @@ static void isp_realize(PCIDevice *dev, Error **errp)
     isp_nvram_init(s);
     isp_chip_reset(s, false);
 
-    isp_add_stat(obj, "stat-cmds", &s->stat_cmds);
-    isp_add_stat(obj, "stat-cont-entries", &s->stat_cont_entries);
-    isp_add_stat(obj, "stat-markers", &s->stat_markers);
-    isp_add_stat(obj, "stat-status-entries", &s->stat_status_entries);
-    isp_add_stat(obj, "stat-fastposts", &s->stat_fastposts);
-    isp_add_stat(obj, "stat-mbox-cmds", &s->stat_mbox_cmds);
-    isp_add_stat(obj, "stat-bad-entries", &s->stat_bad_entries);
-    isp_add_stat(obj, "stat-reg-reads", &s->stat_reg_reads);
-    isp_add_stat(obj, "stat-reg-writes", &s->stat_reg_writes);
-    isp_add_stat(obj, "stat-doorbells", &s->stat_doorbells);
-    isp_add_stat(obj, "stat-irqs", &s->stat_irqs);
-    isp_add_stat(obj, "stat-async-events", &s->stat_async_events);
-    isp_add_stat(obj, "stat-max-segs", &s->stat_max_segs);
-    isp_add_stat(obj, "stat-faults", &s->stat_faults);
-    isp_add_stat(obj, "stat-aborts", &s->stat_aborts);
-    isp_add_stat(obj, "stat-device-resets", &s->stat_device_resets);
-    isp_add_stat(obj, "stat-bus-resets", &s->stat_bus_resets);
-    isp_add_stat(obj, "stat-chip-resets", &s->stat_chip_resets);
-    isp_add_stat(obj, "stat-timeouts", &s->stat_timeouts);
-    isp_add_stat(obj, "stat-queue-full", &s->stat_queue_full);
-    isp_add_stat(obj, "stat-negotiations", &s->stat_negotiations);
+    isp_add_stat(obj, "x-stat-cmds", &s->stat_cmds);
+    isp_add_stat(obj, "x-stat-cont-entries", &s->stat_cont_entries);
+    isp_add_stat(obj, "x-stat-markers", &s->stat_markers);
+    isp_add_stat(obj, "x-stat-status-entries", &s->stat_status_entries);
+    isp_add_stat(obj, "x-stat-fastposts", &s->stat_fastposts);
+    isp_add_stat(obj, "x-stat-mbox-cmds", &s->stat_mbox_cmds);
+    isp_add_stat(obj, "x-stat-bad-entries", &s->stat_bad_entries);
+    isp_add_stat(obj, "x-stat-reg-reads", &s->stat_reg_reads);
+    isp_add_stat(obj, "x-stat-reg-writes", &s->stat_reg_writes);
+    isp_add_stat(obj, "x-stat-doorbells", &s->stat_doorbells);
+    isp_add_stat(obj, "x-stat-irqs", &s->stat_irqs);
+    isp_add_stat(obj, "x-stat-async-events", &s->stat_async_events);
+    isp_add_stat(obj, "x-stat-max-segs", &s->stat_max_segs);
+    isp_add_stat(obj, "x-stat-faults", &s->stat_faults);
+    isp_add_stat(obj, "x-stat-aborts", &s->stat_aborts);
+    isp_add_stat(obj, "x-stat-device-resets", &s->stat_device_resets);
+    isp_add_stat(obj, "x-stat-bus-resets", &s->stat_bus_resets);
+    isp_add_stat(obj, "x-stat-chip-resets", &s->stat_chip_resets);
+    isp_add_stat(obj, "x-stat-timeouts", &s->stat_timeouts);
+    isp_add_stat(obj, "x-stat-queue-full", &s->stat_queue_full);
+    isp_add_stat(obj, "x-stat-negotiations", &s->stat_negotiations);
     object_property_add_bool(obj, "fw-ready", isp_ready_get, NULL);
     s->f_seltimeout = -1;
-    object_property_add_str(obj, "fault", isp_fault_get, isp_fault_set);
+    object_property_add_str(obj, "x-fault", isp_fault_get, isp_fault_set);
 }
 
 static void isp_exit(PCIDevice *dev)
