@@ -28,6 +28,11 @@ stopped:
     destination, once the destination's clock has passed its deadline
   - the counters (stat-cmds, stat-markers) go on from the source's values
 
+The same again through a file (exec:cat), and before the good load three
+corrupted copies of that stream, each of which must fail to load with an
+error from the model (a request out of range, a segment count past any
+command's, a held request whose CDB no longer matches its segments).
+
 Usage: test_isp_migrate.py [--qemu BINARY] [--seed N] [-v]
 Prints one PASS/FAIL line per check and, last, "N passed, N failed".
 """
@@ -115,8 +120,49 @@ def wait_async(isp, code, secs=5.0):
     return False
 
 
-def case_migrate(t):
+def bad_streams(t, mfile):
+    """The stream is untrusted input: a request out of range, a segment
+    count past any command's, a held request whose CDB no longer matches
+    its segments.  Each load must fail cleanly (an error, no crash), and
+    QEMU must say why."""
+    res = t.res
+    with open(mfile, "rb") as f:
+        good = f.read()
+    sec = good.find(b"isp1040")
+    # done request 0x300 (kind 1) and held WRITE 0x101 (kind 2), see
+    # isp_put_request(): kind, handle, bus, ..., [CDB length, CDB], nsg
+    done = good.find(b"\x01\x00\x00\x03\x00", sec)
+    held = good.find(b"\x02\x00\x00\x01\x01", sec)
+    res.check("stream: the requests are found", sec > 0 and done > sec and
+              held > sec, "%d %d %d" % (sec, done, held))
+    if not (sec > 0 and done > sec and held > sec):
+        return
+    cases = (("bus 7", done + 5, b"\x07"),
+             ("segment count 0xffffffff", done + 97, b"\xff" * 4),
+             ("held WRITE(10) of 9 blocks over 8 blocks' segments",
+              held + 98 + 8, b"\x09"))
+    for name, off, patch in cases:
+        bad = good[:off] + patch + good[off + len(patch):]
+        path = mfile + ".bad"
+        with open(path, "wb") as f:
+            f.write(bad)
+        vm = QEMU(t.qemu, args_for(t.disks, "exec:cat " + path))
+        try:
+            rc = vm.proc.wait(15)
+        except Exception:
+            rc = None
+        err = vm.stderr_text()
+        res.check("bad stream (%s): the load fails cleanly" % name,
+                  rc == 1 and "isp1040: migration" in err and
+                  "ssertion" not in err, "rc %s: %s" % (rc, err[-300:]))
+        vm.cleanup()
+        os.unlink(path)
+
+
+def case_migrate(t, via_file=False):
     res, rng = t.res, t.rng
+    for d in t.disks:
+        M.make_disk(d)
     src = QEMU(t.qemu, args_for(t.disks))
     t.vms.append(src)
     isp = M.ISP(src, res, rng)
@@ -189,10 +235,14 @@ def case_migrate(t):
                                            "stat-faults")}
 
     # migrate
-    sock = os.path.join(t.tmp, "mig.sock")
-    dst = QEMU(t.qemu, args_for(t.disks, "unix:" + sock))
-    t.vms.append(dst)
-    src.qmp.execute("migrate", uri="unix:" + sock)
+    if via_file:
+        mfile = os.path.join(t.tmp, "mig.stream")
+        src.qmp.execute("migrate", uri="exec:cat > " + mfile)
+    else:
+        sock = os.path.join(t.tmp, "mig.sock")
+        dst = QEMU(t.qemu, args_for(t.disks, "unix:" + sock))
+        t.vms.append(dst)
+        src.qmp.execute("migrate", uri="unix:" + sock)
     status = None
     t0 = time.monotonic()
     while time.monotonic() - t0 < 60:
@@ -202,8 +252,13 @@ def case_migrate(t):
         time.sleep(0.05)
     res.check("migration completed", status == "completed", str(status))
     if status != "completed":
-        print(dst.stderr_text()[-1500:])
+        print(src.stderr_text()[-1500:])
         return
+    if via_file:
+        src.quit()
+        bad_streams(t, mfile)
+        dst = QEMU(t.qemu, args_for(t.disks, "exec:cat " + mfile))
+        t.vms.append(dst)
     t0 = time.monotonic()
     while time.monotonic() - t0 < 30:
         st = dst.qmp.execute("query-status")["status"]
@@ -301,19 +356,20 @@ def main():
     t.tmp = tempfile.mkdtemp(prefix="isp-migrate-")
     t.vms = []
     t.disks = [os.path.join(t.tmp, "d%d.raw" % i) for i in range(2)]
-    for d in t.disks:
-        M.make_disk(d)
     t0 = time.monotonic()
     try:
-        case_migrate(t)
-        for vm in t.vms:
-            err = vm.stderr_text()
-            t.res.check("stderr clean (%s)" % ("source" if vm is t.vms[0]
-                                               else "destination"),
-                        not any(k in err for k in ("ssertion", "Aborted",
-                                                   "core dumped",
-                                                   "isp1040")),
-                        err[-500:])
+        for via_file in (False, True):
+            t.res.prefix = "[%s] " % ("file" if via_file else "socket")
+            case_migrate(t, via_file)
+            for vm in t.vms:
+                err = vm.stderr_text()
+                t.res.check("stderr clean (%s)" %
+                            ("source" if vm is t.vms[0] else "destination"),
+                            not any(k in err for k in
+                                    ("ssertion", "Aborted", "core dumped",
+                                     "isp1040")), err[-500:])
+                vm.cleanup()
+            t.vms = []
     except QEMUGone as e:
         t.res.check("QEMU survives", False, str(e))
         for vm in t.vms:
@@ -328,10 +384,11 @@ def main():
             vm.cleanup()
         for d in t.disks:
             os.unlink(d)
-        try:
-            os.unlink(os.path.join(t.tmp, "mig.sock"))
-        except OSError:
-            pass
+        for f in ("mig.sock", "mig.stream"):
+            try:
+                os.unlink(os.path.join(t.tmp, f))
+            except OSError:
+                pass
         os.rmdir(t.tmp)
     print("TIME total %.2f s" % (time.monotonic() - t0))
     print(t.res.summary())
