@@ -3888,30 +3888,43 @@ static bool isp_mig_ring_ok(bool ok, uint16_t len, uint16_t in, uint16_t out)
 static int isp_post_load(void *opaque, int version_id)
 {
     ISPState *s = opaque;
+    const char *bad = NULL;
     int b;
 
-    if (s->mig_risc > ISP_RISC_FW || s->mig_nv_state > NV_READING ||
-        s->async_head >= ISP_ASYNC_QLEN || s->async_count > ISP_ASYNC_QLEN ||
-        s->nv_bits < 0 || s->nv_bits >= 2 + s->chip->nvram_addr_bits ||
-        s->nv_outbit < 0 || s->nv_outbit > 16 ||
-        s->queues_ok != (s->req_ok && s->rsp_ok) ||
-        !isp_mig_ring_ok(s->req_ok, s->req_len, s->req_in, s->req_out) ||
-        !isp_mig_ring_ok(s->rsp_ok, s->rsp_len, s->rsp_in, s->rsp_out) ||
-        s->def_reset_bus < -1 || s->def_reset_bus >= s->chip->nbus ||
-        s->def_reset_target < -1 || s->def_reset_target >= ISP_MAX_TARGETS ||
-        s->f_seltimeout < -1 || s->f_seltimeout >= ISP_MAX_TARGETS ||
-        (s->mig_corrupt && !strchr("htc", s->mig_corrupt)) ||
-        s->mbox_def_mask > 0xff || s->nactive > ISP_MIG_MAX_REQS) {
-        error_report("isp1040: migration: chip state out of range");
+#define ISP_MIG_CHECK(cond) do {  \
+        if (!bad && !(cond)) {      \
+            bad = #cond;            \
+        }                           \
+    } while (0)
+    ISP_MIG_CHECK(s->mig_risc <= ISP_RISC_FW);
+    ISP_MIG_CHECK(s->mig_nv_state <= NV_READING);
+    ISP_MIG_CHECK(s->async_head < ISP_ASYNC_QLEN);
+    ISP_MIG_CHECK(s->async_count <= ISP_ASYNC_QLEN);
+    ISP_MIG_CHECK(s->nv_bits >= 0 &&
+                  s->nv_bits <= 2 + s->chip->nvram_addr_bits);
+    ISP_MIG_CHECK(s->nv_outbit >= 0 && s->nv_outbit <= 16);
+    ISP_MIG_CHECK(s->queues_ok == (s->req_ok && s->rsp_ok));
+    ISP_MIG_CHECK(isp_mig_ring_ok(s->req_ok, s->req_len, s->req_in,
+                                  s->req_out));
+    ISP_MIG_CHECK(isp_mig_ring_ok(s->rsp_ok, s->rsp_len, s->rsp_in,
+                                  s->rsp_out));
+    ISP_MIG_CHECK(s->def_reset_bus >= -1 &&
+                  s->def_reset_bus < s->chip->nbus);
+    ISP_MIG_CHECK(s->def_reset_target >= -1 &&
+                  s->def_reset_target < ISP_MAX_TARGETS);
+    ISP_MIG_CHECK(s->f_seltimeout >= -1 &&
+                  s->f_seltimeout < ISP_MAX_TARGETS);
+    ISP_MIG_CHECK(!s->mig_corrupt || strchr("htc", s->mig_corrupt));
+    ISP_MIG_CHECK(s->mbox_def_mask <= 0xff);
+    for (b = 0; b < ISP_MAX_BUSES; b++) {
+        ISP_MIG_CHECK(s->bus[b].initiator_id < ISP_MAX_TARGETS);
+    }
+#undef ISP_MIG_CHECK
+    if (bad) {
+        error_report("isp1040: migration: chip state out of range: %s",
+                     bad);
         isp_mig_discard(s);
         return -EINVAL;
-    }
-    for (b = 0; b < ISP_MAX_BUSES; b++) {
-        if (s->bus[b].initiator_id >= ISP_MAX_TARGETS) {
-            error_report("isp1040: migration: bad initiator id");
-            isp_mig_discard(s);
-            return -EINVAL;
-        }
     }
     s->risc = s->mig_risc;
     s->nv_state = s->mig_nv_state;
