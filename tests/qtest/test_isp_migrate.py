@@ -33,6 +33,11 @@ corrupted copies of that stream, each of which must fail to load with an
 error from the model (a request out of range, a segment count past any
 command's, a held request whose CDB no longer matches its segments).
 
+And a READ the SCSI layer keeps for a retry (blkdebug fails it once on a
+drive with rerror=stop, which stops the VM) is migrated with the stopped VM
+and retried on the destination: it must end well, its data in its
+segments.
+
 Usage: test_isp_migrate.py [--qemu BINARY] [--seed N] [-v]
 Prints one PASS/FAIL line per check and, last, "N passed, N failed".
 """
@@ -340,6 +345,92 @@ def case_migrate(t, via_file=False):
     res.check("destination QEMU still runs", dst.alive())
 
 
+def wait_status(vm, want, secs=30.0):
+    st = None
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < secs:
+        st = vm.qmp.execute("query-status")["status"]
+        if st in want:
+            break
+        time.sleep(0.05)
+    return st
+
+
+def case_retry(t):
+    """A request the SCSI layer holds across the migration: a READ whose
+    disk read fails once (blkdebug) on a drive with rerror=stop stops the
+    VM with the request kept for a retry; the stopped VM is migrated, and
+    on the destination (no error there) "cont" retries it: it must end
+    well, its data in the segments the source was given (the request's
+    SCSIRequest comes with the disk's state, its segments with the HBA's:
+    isp_save_request/isp_load_request)."""
+    res, rng = t.res, t.rng
+    for d in t.disks:
+        M.make_disk(d)
+    lba = rng.randrange(16, M.PATTERN_SECTORS - 8)
+    conf = os.path.join(t.tmp, "blkdebug.conf")
+    with open(conf, "w") as f:
+        f.write('[inject-error]\nevent = "read_aio"\nerrno = "5"\n'
+                'once = "on"\nsector = "%d"\n' % lba)
+    opts = ",rerror=stop,werror=stop"
+    sargs = args_for(t.disks)
+    i = sargs.index("if=none,id=d0,file=%s,format=raw" % t.disks[0])
+    sargs[i] = ("if=none,id=d0,format=raw,file=blkdebug:%s:%s" %
+                (conf, t.disks[0])) + opts
+    src = QEMU(t.qemu, sargs)
+    t.vms.append(src)
+    isp = M.ISP(src, res, rng)
+    isp.pci_setup()
+    res.check("source: bring-up", isp.bringup(16, 16, check=False))
+    # segments that split the 4 blocks unevenly, scattered in memory
+    segs = [(RBUF + 0x3000, 700), (RBUF, 1000), (RBUF + 0x8000, 4),
+            (RBUF + 0x6000, 344)]
+    for a, n in segs:
+        src.qtest.memset(a, n, 0x5A)
+    isp.post([M.cmd_entry(0x400, M.cdb_read10(lba, 4), segs, flags=RF_IN,
+                          timeout=0)])
+    st = wait_status(src, ("io-error", "paused"), 10.0)
+    res.check("source: the failed read stops the VM (rerror=stop)",
+              st in ("io-error", "paused"), str(st))
+    sock = os.path.join(t.tmp, "mig.sock")
+    dst = QEMU(t.qemu, args_for(t.disks, "unix:" + sock))
+    t.vms.append(dst)
+    src.qmp.execute("migrate", uri="unix:" + sock)
+    status = None
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 60:
+        status = src.qmp.execute("query-migrate").get("status")
+        if status in ("completed", "failed", "cancelled"):
+            break
+        time.sleep(0.05)
+    res.check("migration of the stopped VM completed", status == "completed",
+              str(status))
+    if status != "completed":
+        print(dst.stderr_text()[-1500:])
+        return
+    st = wait_status(dst, ("paused", "postmigrate", "running"), 10.0)
+    src.quit()
+    res.check("source QEMU is gone", not src.alive())
+    d = M.ISP(dst, res, rng)
+    d.bdf = isp.bdf
+    d.req_len, d.rsp_len = isp.req_len, isp.rsp_len
+    d.req_in, d.rsp_out = isp.req_in, isp.rsp_out
+    if st != "running":
+        dst.qmp.execute("cont")
+    got = d.collect(1, 10.0)
+    ok = (len(got) == 1 and got[0]["handle"] == 0x400 and
+          got[0]["comp"] == CS_OK and got[0]["scsi"] == 0 and
+          got[0]["resid"] == 0)
+    res.check("destination: the retried READ ends well", ok,
+              " / ".join(M.fmt_ent(g) for g in got) or "no response")
+    data = b"".join(dst.qtest.memread(a, n) for a, n in segs)
+    want = b"".join(M.sector_pattern(lba + k) for k in range(4))
+    res.check("its data is in the segments, in order", data == want)
+    got = d.quiet()
+    res.check("nothing else is posted", not got,
+              " / ".join(M.fmt_ent(g) for g in got))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--qemu", default=DEFAULT_QEMU)
@@ -358,9 +449,11 @@ def main():
     t.disks = [os.path.join(t.tmp, "d%d.raw" % i) for i in range(2)]
     t0 = time.monotonic()
     try:
-        for via_file in (False, True):
-            t.res.prefix = "[%s] " % ("file" if via_file else "socket")
-            case_migrate(t, via_file)
+        for name, fn in (("socket", case_migrate),
+                         ("file", lambda t: case_migrate(t, True)),
+                         ("retry", case_retry)):
+            t.res.prefix = "[%s] " % name
+            fn(t)
             for vm in t.vms:
                 err = vm.stderr_text()
                 t.res.check("stderr clean (%s)" %
@@ -384,7 +477,7 @@ def main():
             vm.cleanup()
         for d in t.disks:
             os.unlink(d)
-        for f in ("mig.sock", "mig.stream"):
+        for f in ("mig.sock", "mig.stream", "blkdebug.conf"):
             try:
                 os.unlink(os.path.join(t.tmp, f))
             except OSError:
