@@ -32,6 +32,8 @@ for d in A B; do
 	fio_pass "mig$d" --name="mig$d" --filename="$dev" --ioengine=libaio --iodepth=16 \
 		--direct=1 --rw=randrw --bsrange=4k-256k --size="$SIZE" --rate="$RATE" &
 	eval "pid$d=\$!"
+	# fio_pass takes its seed first: one pass at a time, a seed each
+	wait_io "$dev" 8 || fail "fio did not start on disk $d"
 done
 # 8 MiB of a fresh pattern at 64 MiB into disk A (fio stays below $SIZE)
 lba=131072

@@ -29,6 +29,8 @@ for d in A B; do
 	fio_pass "sv$d" --name="sv$d" --filename="$dev" --ioengine=libaio --iodepth=16 \
 		--direct=1 --rw=randrw --bsrange=4k-256k --size="$SIZE" --rate="$RATE" &
 	eval "pid$d=\$!"
+	# fio_pass takes its seed first: one pass at a time, a seed each
+	wait_io "$dev" 8 || fail "fio did not start on disk $d"
 done
 wait_io "$a" 64 || fail "fio did not start on disk A"
 wait_io "$b" 64 || fail "fio did not start on disk B"
