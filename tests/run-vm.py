@@ -19,6 +19,12 @@ guest powers off, the runner compares the disk images with them and reports
 the result as the suite's "host_truth" test, so a write that never landed
 or landed at another LBA fails even if the guest read back what it expected.
 @@TRUTH DISK runs the same comparison at once.
+
+Migration: "@@QMP migrate" live-migrates the guest to a second QEMU with the
+same devices and disks (-incoming on a unix socket) and carries on with it
+(its QMP, its host channel; the source quits); "@@QMP savevm-loadvm" saves
+the VM state with snapshot-save to a qcow2 image of its own and loads it
+back (cases migrate and savevm).
 """
 import argparse
 import json
