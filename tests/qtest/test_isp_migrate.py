@@ -196,10 +196,15 @@ def case_migrate(t, via_file=False):
     res.check("source: async 0x8001 after the bus reset",
               wait_async(isp, 0x8001))
     isp.post([M.marker_entry(1, target=0)])
+    reset_ua = None             # what the reset left target 0 to report
     for i in range(4):
         r, _ = isp.run1([M.cmd_entry(0x0EEF0100 + i, M.cdb_tur())], 3.0)
+        if r and r["scsi"] == 2 and reset_ua is None:
+            reset_ua = r["raw"][32 + 12:32 + 14]
         if r and r["comp"] == CS_OK and r["scsi"] == 0:
             break
+    res.check("source: target 0 reports the bus reset's unit attention",
+              reset_ua is not None and reset_ua[0] == 0x29)
     lba = rng.randrange(1000, 100000)
     wdata = bytes(rng.randrange(256) for _ in range(8 * 512))
     t.q_mem_w = (lba, wdata)
@@ -315,9 +320,16 @@ def case_migrate(t, via_file=False):
               hs == [0x100, 0x101], str([hex(h) for h in hs]))
     byh = {g["handle"]: g for g in got}
     u, w = byh.get(0x100), byh.get(0x101)
+    # it took the unit attention when it was fetched, on the source
     res.check("held TEST UNIT READY reports the bus reset's unit attention",
-              u and u["scsi"] == 2 and u["raw"][32 + 12] == 0x29,
-              M.fmt_ent(u))
+              u and u["scsi"] == 2 and
+              u["raw"][32 + 12:32 + 14] == reset_ua,
+              "%s sense %s, want %s" % (M.fmt_ent(u), u and
+                                        u["raw"][32 + 12:32 + 14].hex(),
+                                        reset_ua and reset_ua.hex()))
+    r, _ = d.run1([M.cmd_entry(0x103, M.cdb_tur(), target=1)], 5.0)
+    res.check("and no unit attention is left behind", r and
+              r["comp"] == CS_OK and r["scsi"] == 0, M.fmt_ent(r))
     r, _ = d.run1([M.cmd_entry(0x102, M.cdb_read10(lba, 8), [(RBUF, 4096)],
                                target=1, flags=RF_IN)], 5.0)
     res.check("held WRITE and the READ after it complete", w and r and

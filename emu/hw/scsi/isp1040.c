@@ -343,6 +343,9 @@ typedef struct ISPRequest {
     /* migration (see vmstate_isp) */
     bool mig_await;         /* loaded: its SCSIRequest comes with the disk */
     bool mig_stray;         /* a loaded SCSIRequest no request claimed */
+    bool mig_remake;        /* held: its SCSIRequest is made again to run */
+    bool mig_ua;            /* ... as one that reports this unit attention */
+    SCSISense mig_sense;
     uint8_t mig_cdb_len;
     uint8_t mig_cdb[16];
     QTAILQ_ENTRY(ISPRequest) next;
@@ -3530,6 +3533,24 @@ static void isp_put_request(QEMUFile *f, ISPRequest *r, uint8_t kind)
         qemu_put_byte(f, len);
         qemu_put_buffer(f, cdb, sizeof(cdb));
     }
+    if (kind == ISP_MIG_HELD) {
+        /*
+         * A request made while its device had a unit attention took it
+         * (scsi_req_new): it will report it, and the device no longer has
+         * it.  That travels with the request.
+         */
+        SCSISense ua = SENSE_CODE(NO_SENSE);
+        bool has_ua;
+
+        if (sreq->sense_len) {
+            ua = scsi_parse_sense_buf(sreq->sense, sreq->sense_len);
+        }
+        has_ua = ua.key == UNIT_ATTENTION;
+
+        qemu_put_byte(f, has_ua);
+        qemu_put_byte(f, has_ua ? ua.asc : 0);
+        qemu_put_byte(f, has_ua ? ua.ascq : 0);
+    }
     qemu_put_be32(f, r->qsg.nsg);
     for (i = 0; i < r->qsg.nsg; i++) {
         qemu_put_be64(f, r->qsg.sg[i].base);
@@ -3578,6 +3599,25 @@ static bool isp_mig_sreq_ok(ISPRequest *r, SCSIRequest *sreq)
     return r->qsg.size == xfer;
 }
 
+/*
+ * Make a held request's SCSIRequest again, as it was made on the source:
+ * taking the unit attention it took there (mig_ua), and no other.
+ */
+static SCSIRequest *isp_mig_req_new(ISPRequest *r, SCSIDevice *sdev)
+{
+    SCSIBus *bus = &r->s->bus[r->bus].bus;
+    SCSISense dev_ua = sdev->unit_attention, bus_ua = bus->unit_attention;
+    SCSIRequest *sreq;
+
+    sdev->unit_attention = r->mig_ua ? r->mig_sense : SENSE_CODE(NO_SENSE);
+    bus->unit_attention = SENSE_CODE(NO_SENSE);
+    sreq = scsi_req_new(sdev, r->handle, r->lun, r->mig_cdb, r->mig_cdb_len,
+                        r);
+    sdev->unit_attention = dev_ua;
+    bus->unit_attention = bus_ua;
+    return sreq;
+}
+
 /* Read and check one request; NULL on bad input. */
 static ISPRequest *isp_get_request(ISPState *s, QEMUFile *f, uint8_t kind,
                                    bool done)
@@ -3587,7 +3627,7 @@ static ISPRequest *isp_get_request(ISPState *s, QEMUFile *f, uint8_t kind,
                       PCI_COMMAND_MASTER;
     uint64_t total = 0;
     uint32_t nsg, i;
-    uint8_t flags;
+    uint8_t flags, ua = 0;
     bool to_dev;
 
     r->s = s;
@@ -3625,6 +3665,13 @@ static ISPRequest *isp_get_request(ISPState *s, QEMUFile *f, uint8_t kind,
     if (kind != ISP_MIG_OWN) {
         r->mig_cdb_len = qemu_get_byte(f);
         qemu_get_buffer(f, r->mig_cdb, sizeof(r->mig_cdb));
+    }
+    if (kind == ISP_MIG_HELD) {
+        ua = qemu_get_byte(f);
+        r->mig_ua = ua == 1;
+        r->mig_sense.key = r->mig_ua ? UNIT_ATTENTION : NO_SENSE;
+        r->mig_sense.asc = qemu_get_byte(f);
+        r->mig_sense.ascq = qemu_get_byte(f);
     }
     qemu_sglist_init(&r->qsg, DEVICE(s), 1,
                      pci_get_address_space(PCI_DEVICE(s)));
@@ -3679,13 +3726,18 @@ static ISPRequest *isp_get_request(ISPState *s, QEMUFile *f, uint8_t kind,
             isp_mig_error(s, "held request for a missing device", r->handle);
             goto bad;
         }
-        r->sreq = scsi_req_new(sdev, r->handle, r->lun, r->mig_cdb,
-                               r->mig_cdb_len, r);
+        if (ua > 1) {
+            isp_mig_error(s, "bad unit attention flag", r->handle);
+            goto bad;
+        }
+        r->sreq = isp_mig_req_new(r, sdev);
         if (!isp_mig_sreq_ok(r, r->sreq)) {
             isp_mig_error(s, "held request does not match its CDB",
                           r->handle);
             goto bad;
         }
+        /* made again when the VM runs, when the disk's state is loaded */
+        r->mig_remake = true;
     }
     r->mig_await = kind == ISP_MIG_SCSI;
     return r;
@@ -3838,6 +3890,14 @@ again:
             isp_cancel_one(r, true);
             goto again;
         }
+        if (r->mig_remake) {
+            /* made on load, before the disk's own state had arrived */
+            SCSIRequest *old = r->sreq;
+
+            r->mig_remake = false;
+            r->sreq = isp_mig_req_new(r, old->dev);
+            scsi_req_unref(old);
+        }
     }
     g_free(s->mig_reqs);
     s->mig_reqs = NULL;
@@ -3872,6 +3932,8 @@ static int isp_pre_load(void *opaque)
         error_report("isp1040: requests in flight: cannot load state");
         return -EBUSY;
     }
+    g_free(s->mig_reqs);
+    s->mig_reqs = NULL;
     s->mig_wait = true;
     return 0;
 }
