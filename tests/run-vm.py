@@ -19,6 +19,12 @@ guest powers off, the runner compares the disk images with them and reports
 the result as the suite's "host_truth" test, so a write that never landed
 or landed at another LBA fails even if the guest read back what it expected.
 @@TRUTH DISK runs the same comparison at once.
+
+Migration: "@@QMP migrate" live-migrates the guest to a second QEMU with the
+same devices and disks (-incoming on a unix socket) and carries on with it
+(its QMP, its host channel; the source quits); "@@QMP savevm-loadvm" saves
+the VM state with snapshot-save to a qcow2 image of its own and loads it
+back (cases migrate and savevm).
 """
 import argparse
 import json
@@ -194,7 +200,7 @@ class Run:
         self.images = []
 
     # -- setup ------------------------------------------------------------
-    def qemu_cmd(self, disks, chan_path, qmp_path):
+    def qemu_cmd(self, disks, chan_path, qmp_path, console_append=False):
         s = self.suite
         # "guest_disks": disks the guest makes itself (scsi_debug)
         ddesc = s.get("guest_disks") or ",".join(
@@ -212,7 +218,9 @@ class Run:
                "-nic", "none", "-monitor", "none",
                "-kernel", self.kernel, "-initrd", self.initrd,
                "-append", " ".join(append),
-               "-serial", "file:" + os.path.join(self.resdir, "console.log"),
+               "-chardev", "file,id=con,path=%s%s" % (os.path.join(self.resdir, "console.log"),
+                                                       ",append=on" if console_append else ""),
+               "-serial", "chardev:con",
                "-chardev", "socket,id=chan,path=" + chan_path,
                "-serial", "chardev:chan",
                "-chardev", "socket,id=qmp,path=" + qmp_path,
@@ -253,6 +261,7 @@ class Run:
             except FileNotFoundError:
                 pass
         work = tempfile.mkdtemp(prefix="qlisp-%s-" % self.name, dir="/dev/shm")
+        self.work = work
         try:
             return self._run(work)
         finally:
@@ -298,13 +307,14 @@ class Run:
             return self.abort("QEMU did not start (%s): %s" % (e, self.qemu_log_tail()))
         for l in listeners.values():
             l.close()
-        return self.loop(chan)
+        self.chan = chan
+        return self.loop()
 
     # -- main loop --------------------------------------------------------
     def case_timeout(self, case):
         return self.suite["timeouts"].get(case, self.suite["case_timeout"]) * self.args.timeout_scale
 
-    def loop(self, chan):
+    def loop(self):
         buf = b""
         current = None
         t_case = None
@@ -321,12 +331,12 @@ class Run:
                 if current:
                     return self.abort("timeout after %ds" % self.case_timeout(current), current, t_case)
                 return self.abort("guest went silent between cases", current, t_case)
-            r, _, _ = select.select([chan], [], [], 0.5)
+            r, _, _ = select.select([self.chan], [], [], 0.5)
             if not r:
                 if self.qemu.poll() is not None:
                     return self.abort("QEMU exited with status %d" % self.qemu.returncode, current, t_case)
                 continue
-            data = chan.recv(65536)
+            data = self.chan.recv(65536)
             if not data:
                 self.qemu_wait(10)
                 return self.abort("host channel closed (QEMU exit %s)" % self.qemu.poll(), current, t_case)
@@ -361,7 +371,9 @@ class Run:
                     t_req = time.monotonic()
                     reply = self.request(word, rest)
                     self.transcript.write("%8.2f > %s\n" % (time.monotonic() - self.t_start, reply))
-                    chan.sendall(reply.encode() + b"\n")
+                    # (a migration replaced the channel: the reply goes
+                    # to the guest where it now runs)
+                    self.chan.sendall(reply.encode() + b"\n")
                     deadline += time.monotonic() - t_req  # host time does not count
                 elif word == "@@DONE":
                     self.qemu_wait(30)
@@ -436,6 +448,10 @@ class Run:
                 os.kill(self.qemu.pid, signal.SIGUSR2)
                 time.sleep(0.1)
                 return "@@REPLY ok"
+            elif op == "migrate":
+                return self.migrate()
+            elif op == "savevm-loadvm":
+                return self.savevm_loadvm()
             elif op == "hmp":
                 val = self.qmp.call("human-monitor-command", **{"command-line": argstr})
                 return "@@REPLY " + json.dumps(val)
@@ -444,6 +460,136 @@ class Run:
             return "@@REPLY " + json.dumps(val)
         except Exception as e:  # the guest gets the error, the run goes on
             return "@@REPLY ERROR " + str(e).replace("\n", " ")
+
+    # -- migration and savevm (@@QMP migrate, @@QMP savevm-loadvm) --------
+    def mig_wait(self, qmp, secs):
+        """Poll query-migrate on QMP until the migration ends; its result."""
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < secs:
+            info = qmp.call("query-migrate")
+            if info.get("status") in ("completed", "failed", "cancelled"):
+                return info
+            time.sleep(0.1)
+        return {"status": "timeout"}
+
+    def migrate(self):
+        """Live-migrate the running guest to a second QEMU with the same
+        devices and disks (-incoming on a unix socket), make it the guest's
+        QEMU (its QMP, its host channel) and make the source quit.  The
+        reply, on the destination's channel, says what was measured."""
+        self.migrations = getattr(self, "migrations", 0) + 1
+        n = self.migrations
+        chan_path = os.path.join(self.work, "chan%d.sock" % n)
+        qmp_path = os.path.join(self.work, "qmp%d.sock" % n)
+        mig_path = os.path.join(self.work, "mig%d.sock" % n)
+        listeners = {}
+        for p in (chan_path, qmp_path):
+            l = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            l.bind(p)
+            l.listen(1)
+            l.settimeout(30)
+            listeners[p] = l
+        cmd = self.qemu_cmd(self.images, chan_path, qmp_path, console_append=True)
+        cmd += ["-incoming", "unix:" + mig_path]
+        self.transcript.write("# migration %d: %s\n" % (n, " ".join(cmd)))
+        qlog = open(os.path.join(self.resdir, "qemu.log"), "a")
+        dst = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=qlog,
+                               stderr=subprocess.STDOUT, cwd=self.work)
+        try:
+            dchan, _ = listeners[chan_path].accept()
+            dqmp = QMP(listeners[qmp_path].accept()[0])
+        except (OSError, EOFError, ValueError) as e:
+            dst.kill()
+            dst.wait()
+            return "@@REPLY ERROR destination QEMU did not start: %s" % e
+        finally:
+            for l in listeners.values():
+                l.close()
+        t0 = time.monotonic()
+        while not os.path.exists(mig_path) and time.monotonic() - t0 < 30:
+            time.sleep(0.05)
+        # a unix socket on one machine: no bandwidth limit worth having
+        self.qmp.call("migrate-set-parameters", **{"max-bandwidth": 8 << 30})
+        self.qmp.call("migrate", uri="unix:" + mig_path)
+        info = self.mig_wait(self.qmp, 600)
+        if info.get("status") != "completed":
+            dst.kill()
+            dst.wait()
+            return "@@REPLY ERROR migration %s: %s" % (info.get("status"), info.get("error-desc", ""))
+        t0 = time.monotonic()
+        st = None
+        while time.monotonic() - t0 < 60:
+            st = dqmp.call("query-status").get("status")
+            if st == "running":
+                break
+            time.sleep(0.1)
+        if st != "running":
+            return "@@REPLY ERROR destination is %s after the migration" % st
+        src = self.qemu
+        try:
+            self.qmp.call("quit")
+        except (OSError, EOFError, RuntimeError):
+            pass
+        try:
+            src_rc = src.wait(30)
+        except subprocess.TimeoutExpired:
+            src.kill()
+            src_rc = "killed"
+        self.qemu, self.qmp, self.chan = dst, dqmp, dchan
+        log("%s: migrated to a new QEMU (pid %d): %d ms, downtime %s ms, %d MiB; source exited %s"
+            % (self.name, dst.pid, info.get("total-time", -1), info.get("downtime", "?"),
+               info.get("ram", {}).get("transferred", 0) >> 20, src_rc))
+        return "@@REPLY ok pid %d total %d ms downtime %s ms source-exit %s" % (
+            dst.pid, info.get("total-time", -1), info.get("downtime", "?"), src_rc)
+
+    def job_run(self, cmd, job_id, secs=300, **args):
+        """Start a QMP job, wait for it to conclude; None or its error."""
+        self.qmp.call(cmd, **dict(args, **{"job-id": job_id}))
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < secs:
+            for j in self.qmp.call("query-jobs"):
+                if j["id"] == job_id and j["status"] == "concluded":
+                    self.qmp.call("job-dismiss", id=job_id)
+                    return j.get("error")
+            time.sleep(0.1)
+        return "job %s did not conclude in %d s" % (job_id, secs)
+
+    def savevm_loadvm(self):
+        """Stop the guest, save a snapshot of the VM state (snapshot-save,
+        to a qcow2 image of its own: the disks are raw), load it back
+        (snapshot-load: a machine reset, then the saved state) and let the
+        guest run on.  The disks are not snapshotted and nothing runs
+        between the save and the load, so they still match the state."""
+        self.snapshots = getattr(self, "snapshots", 0) + 1
+        if not getattr(self, "vmstate_node", None):
+            img = os.path.join(self.work, "vmstate.qcow2")
+            open(img, "wb").close()
+            self.qmp.call("blockdev-add", driver="file", filename=img,
+                          **{"node-name": "vmstf"})
+            err = self.job_run("blockdev-create", "mkvmst",
+                               options={"driver": "qcow2", "file": "vmstf",
+                                        "size": 4 << 30})
+            if err:
+                return "@@REPLY ERROR creating the vmstate image: " + err
+            self.qmp.call("blockdev-add", driver="qcow2", file="vmstf",
+                          **{"node-name": "vmst"})
+            self.vmstate_node = "vmst"
+        tag = "qlisp%d" % self.snapshots
+        t0 = time.monotonic()
+        self.qmp.call("stop")
+        err = self.job_run("snapshot-save", "save%d" % self.snapshots, tag=tag,
+                           vmstate="vmst", devices=["vmst"])
+        t_save = time.monotonic() - t0
+        if not err:
+            err = self.job_run("snapshot-load", "load%d" % self.snapshots, tag=tag,
+                               vmstate="vmst", devices=["vmst"])
+        t_load = time.monotonic() - t0 - t_save
+        self.qmp.call("cont")
+        if err:
+            return "@@REPLY ERROR snapshot: " + err
+        log("%s: snapshot %s saved in %.1f s and loaded in %.1f s"
+            % (self.name, tag, t_save, t_load))
+        return "@@REPLY ok saved %.1f s loaded %.1f s" % (t_save, t_load)
 
     # -- verdicts -----------------------------------------------------------
     def report(self, case, ok, reason, secs):

@@ -22,13 +22,15 @@ SUITE = {
     # every case of the qlisp suite that is not about a qlisp-only feature
     # (hotpath measures qlisp's own register traffic)
     "cases": ["attach", "host_channel", "sg_basic", "sg_dd", "fio_verify", "ext4",
-              "continuation", "qd32", "fio_jobs8", "sg_reset", "reload"],
+              "continuation", "qd32", "fio_jobs8", "sg_reset", "reload",
+              "migrate", "savevm"],
     # seconds per case (default for cases not listed: "case_timeout")
     "case_timeout": 240,
     # reload: 8 rounds (qla1280 loads its firmware each time; 20 took 280 s
     # on a loaded 2-core machine)
     "kernel_args": ["vmt_env=RELOAD_COUNT=8"],
-    "timeouts": {"attach": 150, "fio_verify": 360, "reload": 300},
+    "timeouts": {"attach": 150, "fio_verify": 360, "reload": 300,
+                 "migrate": 600, "savevm": 600},
     "timeout_total": 1800,
     # values the guest can ask for with host_get KEY
     "guest": {

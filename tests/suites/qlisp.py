@@ -19,9 +19,10 @@ SUITE = {
     ],
     "cases": ["attach", "sg_basic", "sg_dd", "fio_verify", "ext4",
               "continuation", "qd32", "hotpath", "fio_jobs8", "sg_reset", "reload",
-              "rsp_index", "pci_rebind"],
+              "rsp_index", "pci_rebind", "migrate", "savevm"],
     "case_timeout": 240,
-    "timeouts": {"attach": 150, "fio_verify": 360, "reload": 300},
+    "timeouts": {"attach": 150, "fio_verify": 360, "reload": 300,
+                 "migrate": 600, "savevm": 600},
     # above the sum of what the cases take (about 10 minutes warm)
     "timeout_total": 1800,
     "guest": {

@@ -29,8 +29,10 @@
 /* 10.0 renamed include/sysemu/ to include/system/. */
 #if ISP_QEMU_VERSION >= 1000
 #include "system/dma.h"
+#include "system/runstate.h"
 #else
 #include "sysemu/dma.h"
+#include "sysemu/runstate.h"
 #endif
 
 /*

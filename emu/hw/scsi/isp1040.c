@@ -37,7 +37,9 @@
 #include "hw/pci/pci.h"
 #include "hw/qdev-properties.h"
 #include "hw/scsi/scsi.h"
+#include "migration/qemu-file-types.h"
 #include "migration/vmstate.h"
+#include "qemu/error-report.h"
 #include "scsi/constants.h"
 #include "isp1040-compat.h"
 #include "isp-regs.h"
@@ -179,6 +181,14 @@ typedef struct ISPRequest {
     uint16_t neg_comp;      /* negotiation failed: ends a good command */
     uint16_t timeout;       /* command entry's timeout, seconds; 0: none */
     int64_t deadline;       /* QEMU_CLOCK_VIRTUAL ns; 0: no timeout armed */
+    /* migration (see vmstate_isp) */
+    bool mig_await;         /* loaded: its SCSIRequest comes with the disk */
+    bool mig_stray;         /* a loaded SCSIRequest no request claimed */
+    bool mig_remake;        /* held: its SCSIRequest is made again to run */
+    bool mig_ua;            /* ... as one that reports this unit attention */
+    SCSISense mig_sense;
+    uint8_t mig_cdb_len;
+    uint8_t mig_cdb[16];
     QTAILQ_ENTRY(ISPRequest) next;
 } ISPRequest;
 
@@ -334,6 +344,16 @@ struct ISPState {
     uint32_t f_underrun;
     uint32_t f_corrupt_count;
     char f_corrupt;         /* 'h'andle, 't'ype, 'c'ount */
+
+    /* migration and savevm (see vmstate_isp) */
+    VMChangeStateEntry *vm_change;
+    bool mig_wait;          /* state loaded: nothing runs until the VM does */
+    uint32_t mig_ram_words; /* ISP_RAM_WORDS: the length of ram */
+    uint32_t mig_risc;      /* risc, nv_state, f_corrupt as sent */
+    uint32_t mig_nv_state;
+    uint8_t mig_corrupt;
+    ISPRequest **mig_reqs;  /* while loading: requests by stream position */
+    uint32_t mig_nreqs;
 };
 
 static void isp_schedule(ISPState *s)
@@ -443,6 +463,11 @@ static void isp_cancel_one(ISPRequest *r, bool async)
     ISPState *s = r->s;
 
     r->by_mbox = s->in_mbox;
+    if (r->mig_await) {
+        /* loaded, and its SCSIRequest not yet joined (isp_vm_change) */
+        r->mig_await = false;
+        r->swallowed = true;
+    }
     if (r->swallowed) {
         /* never reached the device: nothing to wait for */
         isp_cancel_done(r);
@@ -2515,7 +2540,7 @@ static void isp_bh(void *opaque)
         trace_isp1040_bh_nested();
         return;
     }
-    if (s->risc_paused) {
+    if (s->risc_paused || s->mig_wait) {
         return;
     }
     s->in_bh = true;
@@ -2691,6 +2716,9 @@ static void isp_cancel_done(ISPRequest *r)
     isp_complete_request(r->s, r);
 }
 
+static void isp_save_request(QEMUFile *f, SCSIRequest *sreq);
+static void *isp_load_request(QEMUFile *f, SCSIRequest *sreq);
+
 static const struct SCSIBusInfo isp_scsi_info = {
     .tcq = true,
     .max_target = ISP_MAX_TARGETS - 1,
@@ -2699,6 +2727,8 @@ static const struct SCSIBusInfo isp_scsi_info = {
     .transfer_data = isp_transfer_data,
     .cancel = isp_request_cancelled,
     .get_sg_list = isp_get_sg_list,
+    .save_request = isp_save_request,
+    .load_request = isp_load_request,
 };
 
 /* ------------------------------------------------------------------ */
@@ -3119,6 +3149,8 @@ static bool isp_ready_get(Object *obj, Error **errp)
     return s->risc == ISP_RISC_FW && s->queues_ok && !s->req_halted;
 }
 
+static void isp_vm_change(void *opaque, bool running, RunState state);
+
 static void isp_realize(PCIDevice *dev, Error **errp)
 {
     ISPState *s = ISP_BASE(dev);
@@ -3151,6 +3183,8 @@ static void isp_realize(PCIDevice *dev, Error **errp)
     s->rsp_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, isp_rsp_timer, s);
     s->rsp_pub_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, isp_rsp_publish, s);
     s->cmd_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, isp_cmd_timer, s);
+    s->mig_ram_words = ISP_RAM_WORDS;
+    s->vm_change = qemu_add_vm_change_state_handler(isp_vm_change, s);
     QTAILQ_INIT(&s->active);
     QTAILQ_INIT(&s->done);
     for (b = 0; b < s->chip->nbus; b++) {
@@ -3196,6 +3230,8 @@ static void isp_exit(PCIDevice *dev)
         bdrv_drain_all();
     }
     assert(!s->cancels_pending);
+    qemu_del_vm_change_state_handler(s->vm_change);
+    g_free(s->mig_reqs);
     qemu_bh_delete(s->bh);
     timer_free(s->rsp_timer);
     timer_free(s->rsp_pub_timer);
@@ -3231,9 +3267,750 @@ static ISPProperty isp_properties[] = {
     ISP_PROPS_END
 };
 
+/* ------------------------------------------------------------------ */
+/* Migration and savevm                                                */
+/* ------------------------------------------------------------------ */
+
+/*
+ * What the chip holds is migrated as it is: registers, mailboxes, RISC
+ * RAM, NVRAM and its bit-bang state, the rings and their indexes, the
+ * per-bus and per-target parameters, the negotiation and marker tables,
+ * the async event queue, the deferred mailbox answer, the timers, and the
+ * requests: those on the active list (running, held for a marker or the
+ * throttle, swallowed by a fault) and those completed but not yet posted.
+ *
+ * A running request's SCSIRequest is migrated by its device, as QEMU's
+ * other HBAs do it (vmstate_scsi_device): isp_save_request() writes only
+ * the request's position in this device's stream, which comes first (the
+ * HBA is realized before its disks), and isp_load_request() joins the two.
+ * A held request's SCSIRequest was never enqueued, so no device carries
+ * it: its CDB is sent here and the request is made again on load.
+ *
+ * A migration stream is untrusted input: every index, count and length is
+ * checked on load, and a request is checked against its CDB as when it was
+ * fetched.  Loaded state runs nothing (no fetch, no DMA, no posting) until
+ * the VM runs: the disks' requests are loaded after this device.
+ *
+ * Cancels still landing cannot be migrated (the block layer's cancel is
+ * not); vm_stop() drains all I/O before the state is saved, so with
+ * QEMU's disks every cancel has landed.  If one has not, pre_save fails
+ * the migration rather than drop the request or the mailbox answer that
+ * waits for it.
+ */
+#define ISP_MIG_MAX_SEGS    (ISP_MAX_QUEUE_LEN * 7 + 4)
+#define ISP_MIG_MAX_REQS    (ISP_MAX_ACTIVE + 2 * ISP_MAX_QUEUE_LEN)
+#define ISP_MIG_END         0
+#define ISP_MIG_OWN         1   /* no SCSIRequest (swallowed, completed) */
+#define ISP_MIG_HELD        2   /* a SCSIRequest not enqueued: made again */
+#define ISP_MIG_SCSI        3   /* enqueued: its device migrates it */
+
+enum {
+    ISP_MIGF_SILENT = 1, ISP_MIGF_CANCELLING = 2, ISP_MIGF_SWALLOWED = 4,
+    ISP_MIGF_BY_MBOX = 8, ISP_MIGF_HELD = 16, ISP_MIGF_BOUNCE = 32,
+};
+
+static void isp_mig_error(ISPState *s, const char *what, uint32_t handle)
+{
+    error_report("isp1040: migration: %s (handle 0x%x)", what, handle);
+}
+
+/* Position of @r in the stream isp_put_requests() writes. */
+static uint32_t isp_mig_index(ISPState *s, ISPRequest *r)
+{
+    ISPRequest *o;
+    uint32_t i = 0;
+
+    QTAILQ_FOREACH(o, &s->active, next) {
+        if (o == r) {
+            break;
+        }
+        i++;
+    }
+    return i;
+}
+
+static void isp_put_request(QEMUFile *f, ISPRequest *r, uint8_t kind)
+{
+    SCSIRequest *sreq = r->sreq;
+    uint8_t flags = (r->silent ? ISP_MIGF_SILENT : 0) |
+                    (r->cancelling ? ISP_MIGF_CANCELLING : 0) |
+                    (r->swallowed ? ISP_MIGF_SWALLOWED : 0) |
+                    (r->by_mbox ? ISP_MIGF_BY_MBOX : 0) |
+                    (r->held ? ISP_MIGF_HELD : 0) |
+                    (r->bounce ? ISP_MIGF_BOUNCE : 0);
+    int i;
+
+    qemu_put_byte(f, kind);
+    qemu_put_be32(f, r->handle);
+    qemu_put_byte(f, r->bus);
+    qemu_put_byte(f, r->target);
+    qemu_put_byte(f, r->lun);
+    qemu_put_byte(f, flags);
+    qemu_put_be16(f, r->rflags);
+    qemu_put_be16(f, r->scsi_status);
+    qemu_put_be16(f, r->comp_status);
+    qemu_put_be16(f, r->state_flags);
+    qemu_put_be16(f, r->status_flags);
+    qemu_put_be32(f, r->residual);
+    qemu_put_byte(f, r->sense_len);
+    qemu_put_buffer(f, r->sense, ISP_SENSE_LEN);
+    qemu_put_byte(f, r->entry_status);
+    qemu_put_byte(f, r->entry_type);
+    qemu_put_byte(f, r->sys_def);
+    qemu_put_be16(f, r->cancel_comp);
+    qemu_put_be16(f, r->cancel_flags);
+    qemu_put_be16(f, r->xfer_error);
+    qemu_put_be16(f, r->neg_comp);
+    qemu_put_be16(f, r->timeout);
+    qemu_put_be64(f, r->deadline);
+    qemu_put_be64(f, r->sg_extra);
+    qemu_put_be32(f, r->cur_seg);
+    qemu_put_be64(f, r->cur_off);
+    if (kind != ISP_MIG_OWN) {
+        uint8_t cdb[16] = { 0 };
+        int len = MIN(MAX(sreq->cmd.len, 0), (int)sizeof(cdb));
+
+        memcpy(cdb, sreq->cmd.buf, len);
+        qemu_put_byte(f, len);
+        qemu_put_buffer(f, cdb, sizeof(cdb));
+    }
+    if (kind == ISP_MIG_HELD) {
+        /*
+         * A request made while its device had a unit attention took it
+         * (scsi_req_new): it will report it, and the device no longer has
+         * it.  That travels with the request.
+         */
+        SCSISense ua = SENSE_CODE(NO_SENSE);
+        bool has_ua;
+
+        if (sreq->sense_len) {
+            ua = scsi_parse_sense_buf(sreq->sense, sreq->sense_len);
+        }
+        has_ua = ua.key == UNIT_ATTENTION;
+
+        qemu_put_byte(f, has_ua);
+        qemu_put_byte(f, has_ua ? ua.asc : 0);
+        qemu_put_byte(f, has_ua ? ua.ascq : 0);
+    }
+    qemu_put_be32(f, r->qsg.nsg);
+    for (i = 0; i < r->qsg.nsg; i++) {
+        qemu_put_be64(f, r->qsg.sg[i].base);
+        qemu_put_be64(f, r->qsg.sg[i].len);
+    }
+}
+
+static int isp_put_requests(QEMUFile *f, void *pv, size_t size,
+                            const VMStateField *field, JSONWriter *vmdesc)
+{
+    ISPState *s = pv;
+    ISPRequest *r;
+
+    QTAILQ_FOREACH(r, &s->active, next) {
+        isp_put_request(f, r, !r->sreq ? ISP_MIG_OWN :
+                              r->held ? ISP_MIG_HELD : ISP_MIG_SCSI);
+    }
+    qemu_put_byte(f, ISP_MIG_END);
+    QTAILQ_FOREACH(r, &s->done, next) {
+        isp_put_request(f, r, ISP_MIG_OWN);
+    }
+    qemu_put_byte(f, ISP_MIG_END);
+    return 0;
+}
+
+/*
+ * The CDB's transfer against the segments, as isp_start_command() left
+ * them: direction flags that match, exactly the transfer's length (extra
+ * segment bytes in sg_extra), or, with no transfer, all of it extra.
+ */
+static bool isp_mig_sreq_ok(ISPRequest *r, SCSIRequest *sreq)
+{
+    uint64_t xfer = sreq->cmd.xfer;
+
+    if (sreq->cmd.len != r->mig_cdb_len ||
+        memcmp(sreq->cmd.buf, r->mig_cdb, r->mig_cdb_len)) {
+        return false;
+    }
+    if (xfer == 0) {
+        return r->qsg.size == r->sg_extra;
+    }
+    if (!(sreq->cmd.mode == SCSI_XFER_FROM_DEV ? (r->rflags & RF_DATA_IN) :
+          (r->rflags & RF_DATA_OUT))) {
+        return false;
+    }
+    return r->qsg.size == xfer;
+}
+
+/*
+ * Make a held request's SCSIRequest again, as it was made on the source:
+ * taking the unit attention it took there (mig_ua), and no other.
+ */
+static SCSIRequest *isp_mig_req_new(ISPRequest *r, SCSIDevice *sdev)
+{
+    SCSIBus *bus = &r->s->bus[r->bus].bus;
+    SCSISense dev_ua = sdev->unit_attention, bus_ua = bus->unit_attention;
+    SCSIRequest *sreq;
+
+    sdev->unit_attention = r->mig_ua ? r->mig_sense : SENSE_CODE(NO_SENSE);
+    bus->unit_attention = SENSE_CODE(NO_SENSE);
+    sreq = scsi_req_new(sdev, r->handle, r->lun, r->mig_cdb, r->mig_cdb_len,
+                        r);
+    sdev->unit_attention = dev_ua;
+    bus->unit_attention = bus_ua;
+    return sreq;
+}
+
+/* Read and check one request; NULL on bad input. */
+static ISPRequest *isp_get_request(ISPState *s, QEMUFile *f, uint8_t kind,
+                                   bool done)
+{
+    ISPRequest *r = g_new0(ISPRequest, 1);
+    bool pci_master = pci_get_word(PCI_DEVICE(s)->config + PCI_COMMAND) &
+                      PCI_COMMAND_MASTER;
+    uint64_t total = 0;
+    uint32_t nsg, i;
+    uint8_t flags, ua = 0;
+    bool to_dev;
+
+    r->s = s;
+    r->handle = qemu_get_be32(f);
+    r->bus = qemu_get_byte(f);
+    r->target = qemu_get_byte(f);
+    r->lun = qemu_get_byte(f);
+    flags = qemu_get_byte(f);
+    r->rflags = qemu_get_be16(f);
+    r->scsi_status = qemu_get_be16(f);
+    r->comp_status = qemu_get_be16(f);
+    r->state_flags = qemu_get_be16(f);
+    r->status_flags = qemu_get_be16(f);
+    r->residual = qemu_get_be32(f);
+    r->sense_len = qemu_get_byte(f);
+    qemu_get_buffer(f, r->sense, ISP_SENSE_LEN);
+    r->entry_status = qemu_get_byte(f);
+    r->entry_type = qemu_get_byte(f);
+    r->sys_def = qemu_get_byte(f);
+    r->cancel_comp = qemu_get_be16(f);
+    r->cancel_flags = qemu_get_be16(f);
+    r->xfer_error = qemu_get_be16(f);
+    r->neg_comp = qemu_get_be16(f);
+    r->timeout = qemu_get_be16(f);
+    r->deadline = qemu_get_be64(f);
+    r->sg_extra = qemu_get_be64(f);
+    r->cur_seg = qemu_get_be32(f);
+    r->cur_off = qemu_get_be64(f);
+    r->silent = flags & ISP_MIGF_SILENT;
+    r->cancelling = flags & ISP_MIGF_CANCELLING;
+    r->swallowed = flags & ISP_MIGF_SWALLOWED;
+    r->by_mbox = flags & ISP_MIGF_BY_MBOX;
+    r->held = flags & ISP_MIGF_HELD;
+    r->bounce = flags & ISP_MIGF_BOUNCE;
+    if (kind != ISP_MIG_OWN) {
+        r->mig_cdb_len = qemu_get_byte(f);
+        qemu_get_buffer(f, r->mig_cdb, sizeof(r->mig_cdb));
+    }
+    if (kind == ISP_MIG_HELD) {
+        ua = qemu_get_byte(f);
+        r->mig_ua = ua == 1;
+        r->mig_sense.key = r->mig_ua ? UNIT_ATTENTION : NO_SENSE;
+        r->mig_sense.asc = qemu_get_byte(f);
+        r->mig_sense.ascq = qemu_get_byte(f);
+    }
+    qemu_sglist_init(&r->qsg, DEVICE(s), 1,
+                     pci_get_address_space(PCI_DEVICE(s)));
+    nsg = qemu_get_be32(f);
+    if (qemu_file_get_error(f) || nsg > ISP_MIG_MAX_SEGS) {
+        isp_mig_error(s, "bad request or segment count", r->handle);
+        goto bad;
+    }
+    /* a held request's direction is known only from its CDB: checked below */
+    to_dev = r->rflags & RF_DATA_OUT;
+    for (i = 0; i < nsg; i++) {
+        uint64_t base = qemu_get_be64(f), len = qemu_get_be64(f);
+
+        if (!len || len > UINT64_MAX - total || base + len < base ||
+            (pci_master && !done && !isp_dma_is_ram(s, base, len, !to_dev))) {
+            isp_mig_error(s, "bad data segment", r->handle);
+            goto bad;
+        }
+        total += len;
+        qemu_sglist_add(&r->qsg, base, len);
+    }
+    if (qemu_file_get_error(f) ||
+        r->bus >= s->chip->nbus || r->target >= ISP_MAX_TARGETS ||
+        r->lun >= ISP_MAX_LUNS || r->sense_len > ISP_SENSE_LEN ||
+        r->cur_seg > nsg ||
+        (r->cur_seg < nsg ? r->cur_off >= r->qsg.sg[r->cur_seg].len :
+                            r->cur_off != 0) ||
+        r->bounce != (nsg > IOV_MAX) || r->deadline < 0 ||
+        (r->xfer_error && r->xfer_error != CS_DMA_ERROR &&
+         r->xfer_error != CS_DATA_OVERRUN) ||
+        (r->neg_comp && r->neg_comp != CS_WIDE_FAILED &&
+         r->neg_comp != CS_SYNC_FAILED) ||
+        (kind != ISP_MIG_OWN &&
+         (r->mig_cdb_len == 0 || r->mig_cdb_len > sizeof(r->mig_cdb)))) {
+        isp_mig_error(s, "request out of range", r->handle);
+        goto bad;
+    }
+    /* what each list may hold (see isp_put_requests) */
+    if (done ? (kind != ISP_MIG_OWN || r->held || r->swallowed) :
+        (r->cancelling ||
+         (kind == ISP_MIG_OWN && (!r->swallowed || r->held)) ||
+         (kind == ISP_MIG_HELD && (!r->swallowed || !r->held)) ||
+         (kind == ISP_MIG_SCSI && (r->swallowed || r->held)))) {
+        isp_mig_error(s, "request in an impossible state", r->handle);
+        goto bad;
+    }
+    if (kind == ISP_MIG_HELD) {
+        SCSIDevice *sdev = scsi_device_find(&s->bus[r->bus].bus, 0,
+                                            r->target, r->lun);
+
+        if (!sdev) {
+            isp_mig_error(s, "held request for a missing device", r->handle);
+            goto bad;
+        }
+        if (ua > 1) {
+            isp_mig_error(s, "bad unit attention flag", r->handle);
+            goto bad;
+        }
+        r->sreq = isp_mig_req_new(r, sdev);
+        if (!isp_mig_sreq_ok(r, r->sreq)) {
+            isp_mig_error(s, "held request does not match its CDB",
+                          r->handle);
+            goto bad;
+        }
+        /* made again when the VM runs, when the disk's state is loaded */
+        r->mig_remake = true;
+    }
+    r->mig_await = kind == ISP_MIG_SCSI;
+    return r;
+
+bad:
+    if (r->sreq) {
+        scsi_req_unref(r->sreq);
+    }
+    isp_request_free(r);
+    return NULL;
+}
+
+/* Drop what a failed load built. */
+static void isp_mig_discard(ISPState *s)
+{
+    ISPRequest *r, *tmp;
+
+    QTAILQ_FOREACH_SAFE(r, &s->active, next, tmp) {
+        QTAILQ_REMOVE(&s->active, r, next);
+        if (r->sreq) {
+            scsi_req_unref(r->sreq);
+        }
+        isp_request_free(r);
+    }
+    QTAILQ_FOREACH_SAFE(r, &s->done, next, tmp) {
+        QTAILQ_REMOVE(&s->done, r, next);
+        isp_request_free(r);
+    }
+    s->nactive = 0;
+    g_free(s->mig_reqs);
+    s->mig_reqs = NULL;
+    s->mig_nreqs = 0;
+}
+
+static int isp_get_requests(QEMUFile *f, void *pv, size_t size,
+                            const VMStateField *field)
+{
+    ISPState *s = pv;
+    ISPRequest *r;
+    uint8_t kind;
+    uint32_t n = 0;
+    int list;
+
+    s->mig_reqs = g_new0(ISPRequest *, ISP_MIG_MAX_REQS);
+    for (list = 0; list < 2; list++) {
+        while ((kind = qemu_get_byte(f)) != ISP_MIG_END) {
+            if (kind > ISP_MIG_SCSI || n == ISP_MIG_MAX_REQS ||
+                qemu_file_get_error(f)) {
+                isp_mig_error(s, "bad request list", 0);
+                isp_mig_discard(s);
+                return -EINVAL;
+            }
+            r = isp_get_request(s, f, kind, list);
+            if (!r) {
+                isp_mig_discard(s);
+                return -EINVAL;
+            }
+            if (list) {
+                QTAILQ_INSERT_TAIL(&s->done, r, next);
+            } else {
+                QTAILQ_INSERT_TAIL(&s->active, r, next);
+                s->nactive++;
+                s->mig_reqs[n] = r;
+            }
+            n++;
+        }
+    }
+    s->mig_nreqs = n;
+    return qemu_file_get_error(f) ? -EINVAL : 0;
+}
+
+static const VMStateInfo vmstate_info_isp_requests = {
+    .name = "isp1040-requests",
+    .get = isp_get_requests,
+    .put = isp_put_requests,
+};
+
+static void isp_save_request(QEMUFile *f, SCSIRequest *sreq)
+{
+    ISPRequest *r = sreq->hba_private;
+
+    qemu_put_be32(f, isp_mig_index(r->s, r));
+    qemu_put_be32(f, r->handle);
+}
+
+/*
+ * The device's SCSIRequest for a request this device's stream announced.
+ * load_request cannot fail a migration: a SCSIRequest that matches no
+ * request is kept as a stray and cancelled, silently, when the VM runs.
+ */
+static void *isp_load_request(QEMUFile *f, SCSIRequest *sreq)
+{
+    ISPState *s = ISP1040(sreq->bus->qbus.parent);
+    uint32_t idx = qemu_get_be32(f), handle = qemu_get_be32(f);
+    ISPRequest *r = NULL;
+
+    if (s->mig_reqs && idx < s->mig_nreqs) {
+        r = s->mig_reqs[idx];
+    }
+    if (r && r->mig_await && r->handle == handle && sreq->tag == handle &&
+        sreq->bus == &s->bus[r->bus].bus && sreq->dev->id == r->target &&
+        sreq->lun == r->lun && isp_mig_sreq_ok(r, sreq)) {
+        r->mig_await = false;
+        r->sreq = scsi_req_ref(sreq);
+        return r;
+    }
+    isp_mig_error(s, "a disk's request matches no request", handle);
+    r = g_new0(ISPRequest, 1);
+    r->s = s;
+    r->handle = handle;
+    r->bus = sreq->bus == &s->bus[1].bus;
+    r->target = sreq->dev->id;
+    r->lun = sreq->lun;
+    r->bounce = true;           /* no segments: nothing to move */
+    r->silent = true;
+    r->mig_stray = true;
+    qemu_sglist_init(&r->qsg, DEVICE(s), 1,
+                     pci_get_address_space(PCI_DEVICE(s)));
+    r->sreq = scsi_req_ref(sreq);
+    QTAILQ_INSERT_TAIL(&s->active, r, next);
+    s->nactive++;
+    return r;
+}
+
+/*
+ * The VM runs (after a migration, a loadvm, or a stop): what a load left
+ * to settle is settled, and the bottom half runs again.
+ */
+static void isp_vm_change(void *opaque, bool running, RunState state)
+{
+    ISPState *s = opaque;
+    ISPRequest *r;
+
+    if (!running) {
+        return;
+    }
+again:
+    QTAILQ_FOREACH(r, &s->active, next) {
+        if (r->mig_await) {
+            /* its disk did not bring it: as if the target went away */
+            isp_mig_error(s, "a request's SCSI request never arrived",
+                          r->handle);
+            r->mig_await = false;
+            r->swallowed = true;
+            isp_cancel_done(r);
+            goto again;
+        }
+        if (r->mig_stray && !r->cancelling) {
+            r->cancelling = true;
+            isp_cancel_one(r, true);
+            goto again;
+        }
+        if (r->mig_remake) {
+            /* made on load, before the disk's own state had arrived */
+            SCSIRequest *old = r->sreq;
+
+            r->mig_remake = false;
+            r->sreq = isp_mig_req_new(r, old->dev);
+            scsi_req_unref(old);
+        }
+    }
+    g_free(s->mig_reqs);
+    s->mig_reqs = NULL;
+    s->mig_nreqs = 0;
+    s->mig_wait = false;
+    isp_schedule(s);
+}
+
+static int isp_pre_save(void *opaque)
+{
+    ISPState *s = opaque;
+
+    if (s->cancels_pending) {
+        error_report("isp1040: %u cancels still landing: cannot be migrated",
+                     s->cancels_pending);
+        return -EBUSY;
+    }
+    assert(!s->resetting && !s->syserr_pending && !s->in_bh);
+    s->mig_risc = s->risc;
+    s->mig_nv_state = s->nv_state;
+    s->mig_corrupt = s->f_corrupt;
+    return 0;
+}
+
+static int isp_pre_load(void *opaque)
+{
+    ISPState *s = opaque;
+
+    /* a loadvm resets the machine first; nothing may be in flight */
+    if (!QTAILQ_EMPTY(&s->active) || !QTAILQ_EMPTY(&s->done) ||
+        s->cancels_pending) {
+        error_report("isp1040: requests in flight: cannot load state");
+        return -EBUSY;
+    }
+    g_free(s->mig_reqs);
+    s->mig_reqs = NULL;
+    s->mig_wait = true;
+    return 0;
+}
+
+static bool isp_mig_ring_ok(bool ok, uint16_t len, uint16_t in, uint16_t out)
+{
+    if (!ok) {
+        return true;
+    }
+    return len >= ISP_MIN_QUEUE_LEN && len <= ISP_MAX_QUEUE_LEN &&
+           in < len && out < len;
+}
+
+static int isp_post_load(void *opaque, int version_id)
+{
+    ISPState *s = opaque;
+    const char *bad = NULL;
+    int b;
+
+#define ISP_MIG_CHECK(cond) do {  \
+        if (!bad && !(cond)) {      \
+            bad = #cond;            \
+        }                           \
+    } while (0)
+    ISP_MIG_CHECK(s->mig_risc <= ISP_RISC_FW);
+    ISP_MIG_CHECK(s->mig_nv_state <= NV_READING);
+    ISP_MIG_CHECK(s->async_head < ISP_ASYNC_QLEN);
+    ISP_MIG_CHECK(s->async_count <= ISP_ASYNC_QLEN);
+    ISP_MIG_CHECK(s->nv_bits >= 0 &&
+                  s->nv_bits <= 2 + s->chip->nvram_addr_bits);
+    ISP_MIG_CHECK(s->nv_outbit >= 0 && s->nv_outbit <= 16);
+    ISP_MIG_CHECK(s->queues_ok == (s->req_ok && s->rsp_ok));
+    ISP_MIG_CHECK(isp_mig_ring_ok(s->req_ok, s->req_len, s->req_in,
+                                  s->req_out));
+    ISP_MIG_CHECK(isp_mig_ring_ok(s->rsp_ok, s->rsp_len, s->rsp_in,
+                                  s->rsp_out));
+    ISP_MIG_CHECK(s->def_reset_bus >= -1 &&
+                  s->def_reset_bus < s->chip->nbus);
+    ISP_MIG_CHECK(s->def_reset_target >= -1 &&
+                  s->def_reset_target < ISP_MAX_TARGETS);
+    ISP_MIG_CHECK(s->f_seltimeout >= -1 &&
+                  s->f_seltimeout < ISP_MAX_TARGETS);
+    ISP_MIG_CHECK(!s->mig_corrupt || strchr("htc", s->mig_corrupt));
+    ISP_MIG_CHECK(s->mbox_def_mask <= 0xff);
+    for (b = 0; b < ISP_MAX_BUSES; b++) {
+        ISP_MIG_CHECK(s->bus[b].initiator_id < ISP_MAX_TARGETS);
+    }
+#undef ISP_MIG_CHECK
+    if (bad) {
+        error_report("isp1040: migration: chip state out of range: %s",
+                     bad);
+        isp_mig_discard(s);
+        return -EINVAL;
+    }
+    s->risc = s->mig_risc;
+    s->nv_state = s->mig_nv_state;
+    s->f_corrupt = s->mig_corrupt;
+    s->sema &= SEMA_LOCK;
+    /* the PCI core restores the pin; this is what it mirrors */
+    s->irq_level = s->risc_int && (s->icr & ICR_ENABLE_ALL) &&
+                   (s->icr & ICR_ENABLE_RISC);
+    return 0;
+}
+
+static const VMStateDescription vmstate_isp_target = {
+    .name = "isp1040/target",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT16(flags, ISPTargetParams),
+        VMSTATE_UINT16(sync, ISPTargetParams),
+        VMSTATE_UINT16_ARRAY(queue_depth, ISPTargetParams, ISP_MAX_LUNS),
+        VMSTATE_UINT16_ARRAY(throttle, ISPTargetParams, ISP_MAX_LUNS),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+static const VMStateDescription vmstate_isp_bus = {
+    .name = "isp1040/bus",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT8(initiator_id, ISPBus),
+        VMSTATE_UINT16(selection_timeout, ISPBus),
+        VMSTATE_UINT16(retry_count, ISPBus),
+        VMSTATE_UINT16(retry_delay, ISPBus),
+        VMSTATE_UINT16(async_setup, ISPBus),
+        VMSTATE_UINT16(active_negation, ISPBus),
+        VMSTATE_UINT16(tag_age, ISPBus),
+        VMSTATE_STRUCT_ARRAY(tgt, ISPBus, ISP_MAX_TARGETS, 1,
+                             vmstate_isp_target, ISPTargetParams),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+static const VMStateDescription vmstate_isp_neg = {
+    .name = "isp1040/negotiation",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_BOOL(pending, ISPNegState),
+        VMSTATE_BOOL(wide, ISPNegState),
+        VMSTATE_UINT16(sync, ISPNegState),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
 static const VMStateDescription vmstate_isp = {
     .name = "isp1040",
-    .unmigratable = 1,
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .pre_save = isp_pre_save,
+    .pre_load = isp_pre_load,
+    .post_load = isp_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_PCI_DEVICE(parent_obj, ISPState),
+        /* registers and mailboxes */
+        VMSTATE_UINT16(conf1, ISPState),
+        VMSTATE_UINT16(icr, ISPState),
+        VMSTATE_UINT16(sema, ISPState),
+        VMSTATE_BOOL(risc_int, ISPState),
+        VMSTATE_UINT16_ARRAY(dma_regs, ISPState,
+                             (R_DMA_LAST - R_DMA_FIRST + 2) / 2),
+        VMSTATE_UINT16_ARRAY(risc_regs, ISPState,
+                             (R_HCCR - R_RISC_FIRST) / 2),
+        VMSTATE_UINT32(mig_risc, ISPState),
+        VMSTATE_BOOL(risc_paused, ISPState),
+        VMSTATE_BOOL(doorbell, ISPState),
+        VMSTATE_BOOL(mbox_done_recheck, ISPState),
+        VMSTATE_UINT16_ARRAY(mbox_in, ISPState, ISP_NMBOX),
+        VMSTATE_UINT16_ARRAY(mbox_out, ISPState, ISP_NMBOX),
+        VMSTATE_UINT16_2DARRAY(async_q, ISPState, ISP_ASYNC_QLEN, ISP_NMBOX),
+        VMSTATE_UINT32(async_head, ISPState),
+        VMSTATE_UINT32(async_count, ISPState),
+        /* RISC RAM and firmware */
+        VMSTATE_VARRAY_UINT32(ram, ISPState, mig_ram_words, 0,
+                              vmstate_info_uint16, uint16_t),
+        VMSTATE_BOOL(ram_written, ISPState),
+        VMSTATE_UINT8(fw_major, ISPState),
+        VMSTATE_UINT8(fw_minor, ISPState),
+        VMSTATE_UINT8(fw_micro, ISPState),
+        VMSTATE_UINT16(fw_features, ISPState),
+        VMSTATE_UINT16(clock_rate, ISPState),
+        VMSTATE_UINT16(system_param, ISPState),
+        VMSTATE_UINT16_ARRAY(pci_control, ISPState, 2),
+        VMSTATE_UINT16(overrun_recovery, ISPState),
+        /* NVRAM */
+        VMSTATE_UINT16_ARRAY(nvram, ISPState, ISP_NVRAM_WORDS),
+        VMSTATE_UINT16(nv_reg, ISPState),
+        VMSTATE_UINT32(mig_nv_state, ISPState),
+        VMSTATE_UINT32(nv_shift, ISPState),
+        VMSTATE_INT32(nv_bits, ISPState),
+        VMSTATE_UINT16(nv_word, ISPState),
+        VMSTATE_INT32(nv_outbit, ISPState),
+        VMSTATE_BOOL(nv_do, ISPState),
+        /* rings */
+        VMSTATE_BOOL(queues_ok, ISPState),
+        VMSTATE_BOOL(req_ok, ISPState),
+        VMSTATE_BOOL(rsp_ok, ISPState),
+        VMSTATE_BOOL(req_halted, ISPState),
+        VMSTATE_UINT64(req_base, ISPState),
+        VMSTATE_UINT64(rsp_base, ISPState),
+        VMSTATE_UINT16(req_len, ISPState),
+        VMSTATE_UINT16(rsp_len, ISPState),
+        VMSTATE_UINT16(req_in, ISPState),
+        VMSTATE_UINT16(req_out, ISPState),
+        VMSTATE_UINT16(rsp_in, ISPState),
+        VMSTATE_UINT16(rsp_out, ISPState),
+        /* per bus and target */
+        VMSTATE_STRUCT_ARRAY(bus, ISPState, ISP_MAX_BUSES, 1,
+                             vmstate_isp_bus, ISPBus),
+        VMSTATE_UINT8_2DARRAY(need_marker, ISPState, ISP_MAX_BUSES,
+                              ISP_MAX_TARGETS),
+        VMSTATE_STRUCT_2DARRAY(neg, ISPState, ISP_MAX_BUSES, ISP_MAX_TARGETS,
+                               1, vmstate_isp_neg, ISPNegState),
+        /* deferred mailbox answer and device reset, a halted RISC */
+        VMSTATE_BOOL(mbox_deferred, ISPState),
+        VMSTATE_UINT16_ARRAY(mbox_def, ISPState, ISP_NMBOX),
+        VMSTATE_UINT32(mbox_def_mask, ISPState),
+        VMSTATE_INT32(def_reset_bus, ISPState),
+        VMSTATE_INT32(def_reset_target, ISPState),
+        VMSTATE_BOOL(sys_halted, ISPState),
+        /* timers (QEMU_CLOCK_VIRTUAL, which migrates) */
+        VMSTATE_TIMER_PTR(rsp_timer, ISPState),
+        VMSTATE_TIMER_PTR(rsp_pub_timer, ISPState),
+        VMSTATE_TIMER_PTR(cmd_timer, ISPState),
+        /* the active and completed requests */
+        {
+            .name = "requests",
+            .info = &vmstate_info_isp_requests,
+            .flags = VMS_SINGLE,
+            .size = 0,
+            .offset = 0,
+        },
+        /* counters and armed faults (tests read them across a migration) */
+        VMSTATE_UINT64(stat_cmds, ISPState),
+        VMSTATE_UINT64(stat_cont_entries, ISPState),
+        VMSTATE_UINT64(stat_markers, ISPState),
+        VMSTATE_UINT64(stat_status_entries, ISPState),
+        VMSTATE_UINT64(stat_fastposts, ISPState),
+        VMSTATE_UINT64(stat_mbox_cmds, ISPState),
+        VMSTATE_UINT64(stat_bad_entries, ISPState),
+        VMSTATE_UINT64(stat_reg_reads, ISPState),
+        VMSTATE_UINT64(stat_reg_writes, ISPState),
+        VMSTATE_UINT64(stat_doorbells, ISPState),
+        VMSTATE_UINT64(stat_irqs, ISPState),
+        VMSTATE_UINT64(stat_async_events, ISPState),
+        VMSTATE_UINT64(stat_max_segs, ISPState),
+        VMSTATE_UINT64(stat_faults, ISPState),
+        VMSTATE_UINT64(stat_aborts, ISPState),
+        VMSTATE_UINT64(stat_device_resets, ISPState),
+        VMSTATE_UINT64(stat_bus_resets, ISPState),
+        VMSTATE_UINT64(stat_chip_resets, ISPState),
+        VMSTATE_UINT64(stat_timeouts, ISPState),
+        VMSTATE_UINT64(stat_queue_full, ISPState),
+        VMSTATE_UINT64(stat_negotiations, ISPState),
+        VMSTATE_UINT32(f_swallow, ISPState),
+        VMSTATE_UINT32(f_fail_aborts, ISPState),
+        VMSTATE_UINT32(f_fail_resets, ISPState),
+        VMSTATE_BOOL(f_irq_lost, ISPState),
+        VMSTATE_UINT32(f_drop_write, ISPState),
+        VMSTATE_UINT32(f_wrong_lba, ISPState),
+        VMSTATE_UINT32(f_lba_shift, ISPState),
+        VMSTATE_UINT32(f_flip_read, ISPState),
+        VMSTATE_UINT32(f_zero_resid, ISPState),
+        VMSTATE_INT32(f_seltimeout, ISPState),
+        VMSTATE_UINT32(f_status_count, ISPState),
+        VMSTATE_UINT8(f_status, ISPState),
+        VMSTATE_UINT32(f_sense_count, ISPState),
+        VMSTATE_UINT8_ARRAY(f_sense, ISPState, 3),
+        VMSTATE_UINT32(f_underrun_count, ISPState),
+        VMSTATE_UINT32(f_underrun, ISPState),
+        VMSTATE_UINT32(f_corrupt_count, ISPState),
+        VMSTATE_UINT8(mig_corrupt, ISPState),
+        VMSTATE_END_OF_LIST()
+    },
 };
 
 static void isp_class_init(ObjectClass *oc, ISPClassData *data)
