@@ -46,15 +46,15 @@ wait_io "$a" 64 || fail "fio did not start on disk A"
 wait_io "$b" 64 || fail "fio did not start on disk B"
 kill -0 $pidA 2>/dev/null && kill -0 $pidB 2>/dev/null ||
 	fail "fio ended before the migration started (raise MIG_SIZE)"
-c0=$(qom_num stat-cmds) || fail "cannot read stat-cmds"
+c0=$(qom_num x-stat-cmds) || fail "cannot read x-stat-cmds"
 io0=$(( $(io_count "$a") + $(io_count "$b") ))
 say "migrating with fio running on $a and $b"
 r=$(long_request "@@QMP migrate") || fail "migration failed: $r"
 say "migrated: $r"
 host_log "migrated: $r"
 # the guest runs on the destination, its commands through the new model
-c1=$(qom_num stat-cmds) || fail "cannot read stat-cmds after the migration"
-[ "$c1" -ge "$c0" ] || fail "stat-cmds went back from $c0 to $c1: not the migrated model"
+c1=$(qom_num x-stat-cmds) || fail "cannot read x-stat-cmds after the migration"
+[ "$c1" -ge "$c0" ] || fail "x-stat-cmds went back from $c0 to $c1: not the migrated model"
 running=0
 kill -0 $pidA 2>/dev/null && running=$((running + 1))
 kill -0 $pidB 2>/dev/null && running=$((running + 1))
@@ -65,7 +65,7 @@ io1=$(( $(io_count "$a") + $(io_count "$b") ))
 wait $pidA || fail "disk A across the migration: $(fio_why migA)"
 wait $pidB || fail "disk B across the migration: $(fio_why migB)"
 wait $ddpid || fail "dd of the pattern across the migration: $(cat /tmp/mig.dd)"
-c2=$(qom_num stat-cmds) || fail "cannot read stat-cmds"
+c2=$(qom_num x-stat-cmds) || fail "cannot read x-stat-cmds"
 [ "$c2" -gt "$c1" ] || fail "the destination's model took no commands ($c1 -> $c2)"
 host_wrote 0 $lba 16384 "$seed" || fail "host did not take the record of the pattern"
 dd if="$a" of=/tmp/mig.rb bs=64k skip=$((lba / 128)) count=128 iflag=direct 2>/dev/null ||

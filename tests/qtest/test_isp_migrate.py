@@ -26,7 +26,7 @@ stopped:
   - a command swallowed by the fault property (in flight, never answered)
     with a 5 s IOCB timeout ends with the timeout status 0x06 on the
     destination, once the destination's clock has passed its deadline
-  - the counters (stat-cmds, stat-markers) go on from the source's values
+  - the counters (x-stat-cmds, x-stat-markers) go on from the source's values
 
 The same again through a file (exec:cat), and before the good load three
 corrupted copies of that stream, each of which must fail to load with an
@@ -89,7 +89,7 @@ def qom_get(vm, prop):
 
 
 def fault(vm, what):
-    vm.qmp.execute("qom-set", path=HBA, property="fault", value=what)
+    vm.qmp.execute("qom-set", path=HBA, property="x-fault", value=what)
 
 
 def queries(isp):
@@ -241,8 +241,8 @@ def case_migrate(t, via_file=False):
         src.qtest.clock_step(100000)
     res.check("source: the READ's status is not posted while the mailbox "
               "answer waits", isp.r(R_MB(5)) == rin0)
-    stats = {k: qom_get(src, k) for k in ("stat-cmds", "stat-markers",
-                                           "stat-faults")}
+    stats = {k: qom_get(src, k) for k in ("x-stat-cmds", "x-stat-markers",
+                                           "x-stat-faults")}
 
     # migrate
     if via_file:

@@ -3671,7 +3671,7 @@ static void isp_save_request(QEMUFile *f, SCSIRequest *sreq)
  */
 static void *isp_load_request(QEMUFile *f, SCSIRequest *sreq)
 {
-    ISPState *s = ISP1040(sreq->bus->qbus.parent);
+    ISPState *s = ISP_BASE(sreq->bus->qbus.parent);
     uint32_t idx = qemu_get_be32(f), handle = qemu_get_be32(f);
     ISPRequest *r = NULL;
 
