@@ -24,6 +24,9 @@ test_isp_malformed.py) and checks one behaviour:
                    SET_TARGET_PARAMETERS negotiates the lesser of host,
                    chip (Fast-20 wide) and target (x-offer-*), flags 0x0080;
                    a rejecting target (x-reject-*) ends it with 0x1F / 0x20
+  7 sense-bytes    the fault kind that ends commands with CHECK CONDITION
+                   and given sense bytes: exact entry bytes, a sense
+                   longer than 32 bytes cut to 32, opcode filter, count
 
 The virtual clock only moves on clock_step under qtest, so delays are
 stepped explicitly.  Usage: test_isp_realism.py [--qemu BIN] [--only 1,3]
@@ -685,6 +688,91 @@ def case_negotiation(t):
               str(get_tp(isp, 0)))
 
 
+# ---- 7: the sense-bytes fault --------------------------------------------------
+def sense_read(t, isp, handle, nblk, flags=M.RF_IN):
+    """A READ(10) of @nblk blocks into a buffer filled with 0xA5; returns
+    its status entry and whether the buffer is untouched."""
+    isp.q.memset(DATA, 512 * nblk, 0xA5)
+    r, _ = isp.run1([M.cmd_entry(handle, M.cdb_read10(64, nblk),
+                                 [(DATA, 512 * nblk)], target=0,
+                                 flags=flags)])
+    return r, isp.q.memread(DATA, 512 * nblk) == b"\xA5" * (512 * nblk)
+
+
+def case_sense_bytes(t):
+    res = t.res
+    vm, isp = start_vm(t)
+    # descriptor format (0x72), 40 bytes: cut to the 32 an entry carries
+    desc = bytes([0x72, 0x04, 0x44, 0x00, 0, 0, 0, 32]) + \
+        bytes([0x00, 0x0A, 0x80, 0]) + bytes(range(0x10, 0x18)) + \
+        bytes(range(0xC0, 0xD4))
+    assert len(desc) == 40
+    f0 = qom_get(vm, "stat-faults")
+    fault(vm, "sense-bytes 2 0x28 " + desc.hex())
+    # a TEST UNIT READY does not match the opcode
+    r, _ = isp.run1([M.cmd_entry(0x7001, M.cdb_tur(), target=0)])
+    res.check("sense-bytes for READ(10): a TUR completes GOOD",
+              r is not None and r["comp"] == CS_COMPLETE and r["scsi"] == 0,
+              M.fmt_ent(r))
+    r, clean = sense_read(t, isp, 0x7002, 4)
+    res.check("40-byte descriptor sense: comp 0x15, CHECK CONDITION, "
+              "resid 2048, state 0x7700",
+              r is not None and r["comp"] == 0x15 and r["scsi"] == 0x02 and
+              r["resid"] == 2048 and r["state"] == 0x7700, M.fmt_ent(r))
+    res.check("40-byte sense: length 32, bytes 32-63 the first 32 exactly",
+              r is not None and r["sense_len"] == 32 and
+              r["raw"][32:64] == desc[:32],
+              "len %s %s" % (r and r["sense_len"], r and r["raw"][32:].hex()))
+    res.check("nothing moved into the read buffer", clean)
+    # a short fixed-format sense: its own length, the rest of the entry 0
+    r, _ = sense_read(t, isp, 0x7003, 1)
+    res.check("second hit: same 32 bytes, resid 512",
+              r is not None and r["sense_len"] == 32 and
+              r["raw"][32:64] == desc[:32] and r["resid"] == 512,
+              M.fmt_ent(r))
+    r, clean = sense_read(t, isp, 0x7004, 1)
+    res.check("count used up: the next READ completes GOOD",
+              r is not None and r["comp"] == CS_COMPLETE and r["scsi"] == 0
+              and not clean, M.fmt_ent(r))
+    fixed = bytes([0xF0, 0, 0x01, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x17, 0x01,
+                   0, 0, 0, 0])
+    fault(vm, "sense-bytes 1 any " + fixed.hex())
+    r, _ = isp.run1([M.cmd_entry(0x7005, M.cdb_tur(), target=1)])
+    res.check("18-byte sense on any opcode (a TUR): length 18, bytes exact, "
+              "entry zero after them, comp 0x00 (nothing to move)",
+              r is not None and r["comp"] == CS_COMPLETE and
+              r["scsi"] == 0x02 and r["sense_len"] == 18 and
+              r["raw"][32:50] == fixed and r["raw"][50:64] == bytes(14) and
+              r["resid"] == 0 and r["state"] & 0x2000, M.fmt_ent(r) +
+              " sense_len %s" % (r and r["sense_len"]))
+    # autosense disabled in the entry: CHECK CONDITION, no sense
+    fault(vm, "sense-bytes 1 any " + fixed.hex())
+    r, _ = sense_read(t, isp, 0x7006, 1, flags=M.RF_IN | 0x0100)
+    res.check("autosense disabled: CHECK CONDITION, sense length 0, "
+              "no got-sense flag",
+              r is not None and r["scsi"] == 0x02 and r["sense_len"] == 0
+              and not r["state"] & 0x2000 and r["raw"][32:64] == bytes(32),
+              M.fmt_ent(r))
+    res.check("stat-faults counts the 4 hits",
+              qom_get(vm, "stat-faults") == f0 + 4,
+              "%s -> %s" % (f0, qom_get(vm, "stat-faults")))
+    for bad in ("sense-bytes 1 0x28 7", "sense-bytes 1 0x28 " + "00" * 97,
+                "sense-bytes 1 0x28 zz", "sense-bytes 1 0x100 70",
+                "sense-bytes 1 0x28", "sense-bytes x any 70"):
+        try:
+            fault(vm, bad)
+            ok = False
+        except RuntimeError:
+            ok = True
+        res.check("rejected: %r" % bad[:40], ok)
+    fault(vm, "sense-bytes 3 any 70")
+    fault(vm, "clear")
+    r, _ = sense_read(t, isp, 0x7007, 1)
+    res.check("clear disarms sense-bytes",
+              r is not None and r["comp"] == CS_COMPLETE and r["scsi"] == 0,
+              M.fmt_ent(r))
+
+
 CASES = [
     (1, "rsp-in-delay", case_rsp_delay),
     (2, "markers", case_markers),
@@ -692,6 +780,7 @@ CASES = [
     (4, "cmd-timeout", case_timeout),
     (5, "throttle-queue-full", case_queue),
     (6, "negotiation", case_negotiation),
+    (7, "sense-bytes", case_sense_bytes),
 ]
 
 

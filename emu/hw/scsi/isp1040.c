@@ -235,6 +235,7 @@ OBJECT_DECLARE_SIMPLE_TYPE(ISPState, ISP1040)
 #define ISP_MAX_CDB         12
 #define ISP_MAX_EXT_CDB     44
 #define ISP_SENSE_LEN       32      /* sense bytes a status entry carries */
+#define ISP_RSENSE_MAX      96      /* sense-bytes fault: longest accepted */
 #define ISP_ASYNC_QLEN      16
 #define ISP_NVRAM_WORDS     64      /* 93C46: 64 x 16 bits */
 #define ISP_DMA_CHUNK_WORDS 0x10000 /* LOAD/DUMP_RAM count limit (mb4) */
@@ -489,6 +490,10 @@ struct ISPState {
     uint8_t f_status;
     uint32_t f_sense_count;
     uint8_t f_sense[3];     /* key, ASC, ASCQ */
+    uint32_t f_rsense_count;        /* sense-bytes: commands still to hit */
+    int f_rsense_op;                /* only this opcode, or -1: any */
+    uint32_t f_rsense_len;          /* as the target returns it (<= 96) */
+    uint8_t f_rsense[ISP_RSENSE_MAX];
     uint32_t f_underrun_count;
     uint32_t f_underrun;
     uint32_t f_corrupt_count;
@@ -1460,6 +1465,39 @@ static void isp_fault_wrong_lba(ISPState *s, ISPRequest *r)
 }
 
 /*
+ * Fault sense-bytes: CHECK CONDITION with the sense data a target would
+ * return, any format and length.  The firmware's automatic REQUEST SENSE
+ * fetches at most the 32 bytes a status entry carries (it never posts a
+ * status continuation to a 1040 driver): a longer sense is cut to 32 and
+ * its length reported as 32.  Nothing moved: the whole buffer is residual.
+ */
+static bool isp_fault_rsense(ISPState *s, ISPRequest *r)
+{
+    if (!s->f_rsense_count ||
+        (s->f_rsense_op >= 0 && r->sreq->cmd.buf[0] != s->f_rsense_op)) {
+        return false;
+    }
+    s->f_rsense_count--;
+    r->state_flags = SS_GOT_BUS | SS_GOT_TARGET | SS_SENT_CDB |
+                     SS_GOT_STATUS | SS_XFER_COMPLETE;
+    r->scsi_status = CHECK_CONDITION;
+    memset(r->sense, 0, sizeof(r->sense));
+    if (!(r->rflags & RF_NO_AUTOSENSE)) {
+        r->sense_len = MIN(s->f_rsense_len, sizeof(r->sense));
+        memcpy(r->sense, s->f_rsense, r->sense_len);
+        r->state_flags |= SS_GOT_SENSE;
+    }
+    r->residual = MIN(r->qsg.size + r->sg_extra, UINT32_MAX);
+    r->comp_status = r->residual ? CS_DATA_UNDERRUN : CS_COMPLETE;
+    s->stat_faults++;
+    trace_isp1040_fault("sense-bytes", r->handle);
+    scsi_req_unref(r->sreq);
+    r->sreq = NULL;
+    QTAILQ_INSERT_TAIL(&s->done, r, next);
+    return true;
+}
+
+/*
  * Injected faults that replace a command's execution.  Returns true when
  * the request was consumed (completed or swallowed).
  */
@@ -1478,6 +1516,9 @@ static bool isp_fault_command(ISPState *s, ISPRequest *r)
         QTAILQ_INSERT_TAIL(&s->active, r, next);
         s->nactive++;
         trace_isp1040_fault("swallow", r->handle);
+        return true;
+    }
+    if (isp_fault_rsense(s, r)) {
         return true;
     }
     if (s->f_status_count || s->f_sense_count) {
@@ -3089,6 +3130,10 @@ static const MemoryRegionOps isp_reg_ops = {
  *                   TASK SET FULL, 0x08 BUSY), nothing transferred
  * sense K A Q N     the next N commands end with CHECK CONDITION, sense
  *                   key K, ASC A, ASCQ Q
+ * sense-bytes N OP HEX  the next N commands (only those with opcode OP;
+ *                   "any": all) end with CHECK CONDITION and the sense
+ *                   bytes HEX (2..192 hex digits, any format); more than
+ *                   32 bytes are cut to 32 (isp_fault_rsense)
  * underrun B N      the next N data commands report B bytes not moved
  * corrupt W N       the next N status entries carry a bad handle (W =
  *                   handle), entry type (type) or entry count (count)
@@ -3143,6 +3188,45 @@ static void isp_syserr_halt(ISPState *s)
     trace_isp1040_syserr_halt(s->nactive);
 }
 
+/* sense-bytes N OP HEX (see the list above isp_fault_bus_reset) */
+static bool isp_fault_parse_rsense(ISPState *s, char **w, Error **errp)
+{
+    unsigned long cnt, op;
+    size_t len, i;
+
+    if (!w[1] || !w[2] || !w[3] || (w[4] && *w[4]) ||
+        qemu_strtoul(w[1], NULL, 0, &cnt) < 0 || cnt > UINT32_MAX) {
+        error_setg(errp, "sense-bytes takes N OP HEX");
+        return false;
+    }
+    if (!strcmp(w[2], "any")) {
+        op = ULONG_MAX;
+    } else if (qemu_strtoul(w[2], NULL, 0, &op) < 0 || op > 0xff) {
+        error_setg(errp, "sense-bytes: bad opcode '%s'", w[2]);
+        return false;
+    }
+    len = strlen(w[3]);
+    if (len < 2 || len % 2 || len / 2 > ISP_RSENSE_MAX) {
+        error_setg(errp, "sense-bytes: want 1..%d bytes of hex",
+                   ISP_RSENSE_MAX);
+        return false;
+    }
+    for (i = 0; i < len; i++) {
+        if (!g_ascii_isxdigit(w[3][i])) {
+            error_setg(errp, "sense-bytes: bad hex '%s'", w[3]);
+            return false;
+        }
+    }
+    for (i = 0; i < len / 2; i++) {
+        s->f_rsense[i] = g_ascii_xdigit_value(w[3][2 * i]) << 4 |
+                         g_ascii_xdigit_value(w[3][2 * i + 1]);
+    }
+    s->f_rsense_len = len / 2;
+    s->f_rsense_op = op == ULONG_MAX ? -1 : op;
+    s->f_rsense_count = cnt;
+    return true;
+}
+
 static bool isp_fault_parse(ISPState *s, const char *cmd, Error **errp)
 {
     g_auto(GStrv) w = g_strsplit_set(cmd, " \t", -1);
@@ -3159,7 +3243,8 @@ static bool isp_fault_parse(ISPState *s, const char *cmd, Error **errp)
             error_setg(errp, "too many fault arguments");
             return false;
         }
-        if (!strcmp(w[0], "seltimeout") || !strcmp(w[0], "corrupt")) {
+        if (!strcmp(w[0], "seltimeout") || !strcmp(w[0], "corrupt") ||
+            !strcmp(w[0], "sense-bytes")) {
             break;      /* parsed below */
         }
         if (qemu_strtoul(w[i], NULL, 0, &a[n]) < 0 || a[n] > UINT32_MAX) {
@@ -3200,6 +3285,10 @@ static bool isp_fault_parse(ISPState *s, const char *cmd, Error **errp)
         s->f_sense[1] = a[1];
         s->f_sense[2] = a[2];
         s->f_sense_count = a[3];
+    } else if (!strcmp(w[0], "sense-bytes")) {
+        if (!isp_fault_parse_rsense(s, w, errp)) {
+            return false;
+        }
     } else if (!strcmp(w[0], "underrun") && n == 2) {
         s->f_underrun = a[0];
         s->f_underrun_count = a[1];
@@ -3228,6 +3317,7 @@ static bool isp_fault_parse(ISPState *s, const char *cmd, Error **errp)
         s->f_flip_read = s->f_zero_resid = 0;
         s->f_swallow = s->f_fail_aborts = s->f_fail_resets = 0;
         s->f_status_count = s->f_sense_count = 0;
+        s->f_rsense_count = 0;
         s->f_underrun_count = s->f_corrupt_count = 0;
         s->f_seltimeout = -1;
         s->f_irq_lost = false;
@@ -3247,14 +3337,17 @@ static char *isp_fault_get(Object *obj, Error **errp)
 
     return g_strdup_printf("swallow %u fail-aborts %u fail-resets %u "
                            "seltimeout %d status 0x%02x/%u sense %x/%02x/%02x/%u "
-                           "underrun %u/%u corrupt %c/%u irq-lost %d",
+                           "underrun %u/%u corrupt %c/%u irq-lost %d "
+                           "sense-bytes %u/%d/%u",
                            s->f_swallow, s->f_fail_aborts, s->f_fail_resets,
                            s->f_seltimeout, s->f_status, s->f_status_count,
                            s->f_sense[0], s->f_sense[1], s->f_sense[2],
                            s->f_sense_count, s->f_underrun,
                            s->f_underrun_count,
                            s->f_corrupt ? s->f_corrupt : '-',
-                           s->f_corrupt_count, s->f_irq_lost);
+                           s->f_corrupt_count, s->f_irq_lost,
+                           s->f_rsense_count, s->f_rsense_op,
+                           s->f_rsense_len);
 }
 
 static void isp_fault_set(Object *obj, const char *value, Error **errp)
