@@ -753,18 +753,33 @@ def case_sense_bytes(t):
               r is not None and r["scsi"] == 0x02 and r["sense_len"] == 0
               and not r["state"] & 0x2000 and r["raw"][32:64] == bytes(32),
               M.fmt_ent(r))
-    res.check("stat-faults counts the 4 hits",
+    res.check("stat-faults counts the 4 hits (so far)",
               qom_get(vm, "stat-faults") == f0 + 4,
               "%s -> %s" % (f0, qom_get(vm, "stat-faults")))
     for bad in ("sense-bytes 1 0x28 7", "sense-bytes 1 0x28 " + "00" * 97,
                 "sense-bytes 1 0x28 zz", "sense-bytes 1 0x100 70",
-                "sense-bytes 1 0x28", "sense-bytes x any 70"):
+                "sense-bytes 1 0x28", "sense-bytes x any 70",
+                "sense-bytes 1 any 70 moved", "sense-bytes 1 any 70 data x"):
         try:
             fault(vm, bad)
             ok = False
         except RuntimeError:
             ok = True
         res.check("rejected: %r" % bad[:40], ok)
+    # "data": RECOVERED ERROR after the data moved
+    want = write_pattern(t, isp, 0, 64, 2, 0x7010)
+    rec = bytes([0x70, 0, 0x01, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x18, 0x00,
+                 0, 0, 0, 0])
+    fault(vm, "sense-bytes 1 0x28 %s data" % rec.hex())
+    r, _ = sense_read(t, isp, 0x7011, 2)
+    res.check("sense-bytes data: comp 0x00, CHECK CONDITION, resid 0, "
+              "sense 18 bytes exact, state 0x7f00",
+              r is not None and r["comp"] == CS_COMPLETE and
+              r["scsi"] == 0x02 and r["resid"] == 0 and
+              r["sense_len"] == 18 and r["raw"][32:50] == rec and
+              r["state"] == 0x7F00, M.fmt_ent(r))
+    res.check("sense-bytes data: the data moved",
+              want is not None and isp.q.memread(DATA, 1024) == want)
     fault(vm, "sense-bytes 3 any 70")
     fault(vm, "clear")
     r, _ = sense_read(t, isp, 0x7007, 1)

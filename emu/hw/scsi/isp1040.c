@@ -332,6 +332,7 @@ typedef struct ISPRequest {
     bool silent;            /* chip reset: nothing is posted */
     bool cancelling;
     bool swallowed;         /* fault: accepted, never sent to the device */
+    uint8_t rsense_after;   /* fault sense-bytes data: sense length + 1 */
     bool cancel_counted;    /* asynchronous cancel not yet landed */
     bool by_mbox;           /* cancelled by a mailbox command */
     uint16_t xfer_error;    /* bounce copy failed: end with this status */
@@ -493,6 +494,7 @@ struct ISPState {
     uint32_t f_rsense_count;        /* sense-bytes: commands still to hit */
     int f_rsense_op;                /* only this opcode, or -1: any */
     uint32_t f_rsense_len;          /* as the target returns it (<= 96) */
+    bool f_rsense_data;             /* the data moves first (RECOVERED) */
     uint8_t f_rsense[ISP_RSENSE_MAX];
     uint32_t f_underrun_count;
     uint32_t f_underrun;
@@ -1469,28 +1471,40 @@ static void isp_fault_wrong_lba(ISPState *s, ISPRequest *r)
  * return, any format and length.  The firmware's automatic REQUEST SENSE
  * fetches at most the 32 bytes a status entry carries (it never posts a
  * status continuation to a 1040 driver): a longer sense is cut to 32 and
- * its length reported as 32.  Nothing moved: the whole buffer is residual.
+ * its length reported as 32.  Nothing moved: the whole buffer is residual;
+ * unless armed with "data" (a RECOVERED ERROR, a deferred error): then the
+ * command runs, and if the target said GOOD its status becomes CHECK
+ * CONDITION with the sense, the data moved.
  */
 static bool isp_fault_rsense(ISPState *s, ISPRequest *r)
 {
+    uint32_t len = MIN(s->f_rsense_len, sizeof(r->sense));
+
     if (!s->f_rsense_count ||
         (s->f_rsense_op >= 0 && r->sreq->cmd.buf[0] != s->f_rsense_op)) {
         return false;
     }
     s->f_rsense_count--;
+    s->stat_faults++;
+    trace_isp1040_fault("sense-bytes", r->handle);
+    if (s->f_rsense_data) {
+        /* the command runs; isp_command_complete() adds the sense */
+        memset(r->sense, 0, sizeof(r->sense));
+        memcpy(r->sense, s->f_rsense, len);
+        r->rsense_after = len + 1;
+        return false;
+    }
     r->state_flags = SS_GOT_BUS | SS_GOT_TARGET | SS_SENT_CDB |
                      SS_GOT_STATUS | SS_XFER_COMPLETE;
     r->scsi_status = CHECK_CONDITION;
     memset(r->sense, 0, sizeof(r->sense));
     if (!(r->rflags & RF_NO_AUTOSENSE)) {
-        r->sense_len = MIN(s->f_rsense_len, sizeof(r->sense));
-        memcpy(r->sense, s->f_rsense, r->sense_len);
+        r->sense_len = len;
+        memcpy(r->sense, s->f_rsense, len);
         r->state_flags |= SS_GOT_SENSE;
     }
     r->residual = MIN(r->qsg.size + r->sg_extra, UINT32_MAX);
     r->comp_status = r->residual ? CS_DATA_UNDERRUN : CS_COMPLETE;
-    s->stat_faults++;
-    trace_isp1040_fault("sense-bytes", r->handle);
     scsi_req_unref(r->sreq);
     r->sreq = NULL;
     QTAILQ_INSERT_TAIL(&s->done, r, next);
@@ -2874,6 +2888,14 @@ static void isp_command_complete(SCSIRequest *sreq, size_t resid)
             r->state_flags |= SS_GOT_SENSE;
         }
     }
+    if (r->rsense_after && r->scsi_status == GOOD) {
+        /* fault sense-bytes ... data (isp_fault_rsense) */
+        r->scsi_status = CHECK_CONDITION;
+        if (!(r->rflags & RF_NO_AUTOSENSE)) {
+            r->sense_len = r->rsense_after - 1;
+            r->state_flags |= SS_GOT_SENSE;
+        }
+    }
     isp_complete_request(s, r);
 }
 
@@ -3134,6 +3156,8 @@ static const MemoryRegionOps isp_reg_ops = {
  *                   "any": all) end with CHECK CONDITION and the sense
  *                   bytes HEX (2..192 hex digits, any format); more than
  *                   32 bytes are cut to 32 (isp_fault_rsense)
+ * sense-bytes N OP HEX data   the same, but the commands move their data
+ *                   first
  * underrun B N      the next N data commands report B bytes not moved
  * corrupt W N       the next N status entries carry a bad handle (W =
  *                   handle), entry type (type) or entry count (count)
@@ -3194,9 +3218,10 @@ static bool isp_fault_parse_rsense(ISPState *s, char **w, Error **errp)
     unsigned long cnt, op;
     size_t len, i;
 
-    if (!w[1] || !w[2] || !w[3] || (w[4] && *w[4]) ||
+    if (!w[1] || !w[2] || !w[3] ||
+        (w[4] && *w[4] && (strcmp(w[4], "data") || (w[5] && *w[5]))) ||
         qemu_strtoul(w[1], NULL, 0, &cnt) < 0 || cnt > UINT32_MAX) {
-        error_setg(errp, "sense-bytes takes N OP HEX");
+        error_setg(errp, "sense-bytes takes N OP HEX [data]");
         return false;
     }
     if (!strcmp(w[2], "any")) {
@@ -3222,6 +3247,7 @@ static bool isp_fault_parse_rsense(ISPState *s, char **w, Error **errp)
                          g_ascii_xdigit_value(w[3][2 * i + 1]);
     }
     s->f_rsense_len = len / 2;
+    s->f_rsense_data = w[4] && *w[4];
     s->f_rsense_op = op == ULONG_MAX ? -1 : op;
     s->f_rsense_count = cnt;
     return true;
