@@ -465,6 +465,7 @@ struct ISPState {
     uint64_t stat_irqs;
     uint64_t stat_async_events;
     uint64_t stat_max_segs;
+    uint64_t stat_segs;             /* data segments of all commands */
     uint64_t stat_faults;   /* fault injections that took effect */
     uint64_t stat_aborts;           /* ABORT commands that found their IOCB */
     uint64_t stat_device_resets;    /* ABORT DEVICE / ABORT TARGET done */
@@ -1993,6 +1994,7 @@ static void isp_start_command(ISPState *s, uint8_t (*ents)[ISP_ENTRY_SIZE],
         }
     }
     s->stat_max_segs = MAX(s->stat_max_segs, nseg);
+    s->stat_segs += nseg;
     total = r->qsg.size;
 
     /* direction and length against what the CDB asks for */
@@ -3451,6 +3453,7 @@ static void isp_realize(PCIDevice *dev, Error **errp)
     isp_add_stat(obj, "stat-irqs", &s->stat_irqs);
     isp_add_stat(obj, "stat-async-events", &s->stat_async_events);
     isp_add_stat(obj, "stat-max-segs", &s->stat_max_segs);
+    isp_add_stat(obj, "stat-segs", &s->stat_segs);
     isp_add_stat(obj, "stat-faults", &s->stat_faults);
     isp_add_stat(obj, "stat-aborts", &s->stat_aborts);
     isp_add_stat(obj, "stat-device-resets", &s->stat_device_resets);
