@@ -27,6 +27,8 @@ test_isp_malformed.py) and checks one behaviour:
   7 sense-bytes    the fault kind that ends commands with CHECK CONDITION
                    and given sense bytes: exact entry bytes, a sense
                    longer than 32 bytes cut to 32, opcode filter, count
+  8 initiator-id   a disk at the chip's own SCSI ID is never selected
+                   (completion 0x01); SET_INITIATOR_ID moves the chip
 
 The virtual clock only moves on clock_step under qtest, so delays are
 stepped explicitly.  Usage: test_isp_realism.py [--qemu BIN] [--only 1,3]
@@ -788,6 +790,30 @@ def case_sense_bytes(t):
               M.fmt_ent(r))
 
 
+# ---- 8: a disk at the initiator's own ID ----------------------------------------
+def case_initiator_id(t):
+    res = t.res
+    # the disk at target 1 sits at the chip's own ID: the chip cannot
+    # select itself, so nobody answers (completion 0x01, got bus only)
+    vm, isp = start_vm(t, "initiator-id=1")
+    r, _ = isp.run1([M.cmd_entry(0x8001, M.cdb_tur(), target=1)])
+    res.check("TUR to the initiator's ID 1: comp 0x01, state 0x0100",
+              r is not None and r["comp"] == 0x01 and r["state"] == 0x0100,
+              M.fmt_ent(r))
+    r, _ = isp.run1([M.cmd_entry(0x8002, M.cdb_tur(), target=0)])
+    res.check("TUR to target 0 still GOOD",
+              r is not None and r["comp"] == CS_COMPLETE and r["scsi"] == 0,
+              M.fmt_ent(r))
+    # SET_INITIATOR_ID moves the chip to ID 5: the disk at 1 answers
+    st = isp.mbox_status({0: 0x30, 1: 5})
+    res.check("SET_INITIATOR_ID 5 accepted", st == M.MBS_OK, str(st))
+    clear_ua(isp, 1)
+    r, _ = isp.run1([M.cmd_entry(0x8003, M.cdb_tur(), target=1)])
+    res.check("after SET_INITIATOR_ID 5 the disk at 1 answers GOOD",
+              r is not None and r["comp"] == CS_COMPLETE and r["scsi"] == 0,
+              M.fmt_ent(r))
+
+
 CASES = [
     (1, "rsp-in-delay", case_rsp_delay),
     (2, "markers", case_markers),
@@ -796,6 +822,7 @@ CASES = [
     (5, "throttle-queue-full", case_queue),
     (6, "negotiation", case_negotiation),
     (7, "sense-bytes", case_sense_bytes),
+    (8, "initiator-id", case_initiator_id),
 ]
 
 
