@@ -203,8 +203,11 @@ class Run:
     def qemu_cmd(self, disks, chan_path, qmp_path, console_append=False):
         s = self.suite
         # "guest_disks": disks the guest makes itself (scsi_debug)
+        # (disks with "listed": False, last in the list, are not in the
+        # guest's list: a CD-ROM, a disk it must not see)
         ddesc = s.get("guest_disks") or ",".join(
-            "%d:%d:%d" % (d["target"], d["lun"], d["size_mib"]) for d in s["disks"])
+            "%d:%d:%d" % (d["target"], d["lun"], d["size_mib"]) for d in s["disks"]
+            if d.get("listed", True))
         append = ["console=ttyS0", "panic=-1", "oops=panic", "loglevel=6",
                   "vmt_suite=" + self.name, "vmt_cases=" + ",".join(self.cases),
                   "vmt_driver=" + s["driver"], "vmt_proc=" + s["proc_name"],
@@ -247,9 +250,12 @@ class Run:
                 cmd += ["-blockdev", "driver=blkdebug,node-name=g%d,config=%s,image=%s"
                         % (i, conf, node)]
                 node = "g%d" % i
-            cmd += ["-blockdev", "driver=raw,node-name=d%d,file=%s" % (i, node),
-                    "-device", "scsi-hd,bus=%s,scsi-id=%d,lun=%d,drive=d%d,id=hd%d"
-                    % (d.get("bus", s["bus"]), d["target"], d["lun"], i, i)]
+            # "device": "scsi-cd" for a CD-ROM (read-only)
+            cmd += ["-blockdev", "driver=raw,node-name=d%d,file=%s%s"
+                    % (i, node, ",read-only=on" if d.get("device") == "scsi-cd" else ""),
+                    "-device", "%s,bus=%s,scsi-id=%d,lun=%d,drive=d%d,id=hd%d"
+                    % (d.get("device", "scsi-hd"), d.get("bus", s["bus"]),
+                       d["target"], d["lun"], i, i)]
         cmd += s["extra_args"]
         return cmd
 
@@ -280,6 +286,12 @@ class Run:
             img = os.path.join(work, "d%d.img" % i)
             with open(img, "wb") as f:
                 f.truncate(d["size_mib"] << 20)  # sparse
+                if "fill_seed" in d:
+                    # the whole image holds tpat FILL_SEED 0 N (a CD-ROM
+                    # the guest reads and compares)
+                    n = (d["size_mib"] << 20) // SECTOR
+                    for off in range(0, n, 8192):
+                        f.write(truth_pattern(d["fill_seed"], off, min(8192, n - off)))
             disks.append(img)
         self.images = disks
         chan_path = os.path.join(work, "chan.sock")

@@ -162,7 +162,8 @@ if [ ! -f "$base" ] || [ "$(cat "$cache/base.key" 2>/dev/null)" != "$base_key" ]
 	# Modules: exactly what modprobe says the wanted ones need.
 	# (the debug kernel has the trimmed set: the rest is built in or absent)
 	want=(scsi_mod sd_mod sg qla1280 sym53c8xx virtio_scsi virtio_pci ext4
-	      crc32c crc32c_generic crc32c_intel vmw_pvscsi megaraid_sas scsi_debug)
+	      crc32c crc32c_generic crc32c_intel vmw_pvscsi megaraid_sas scsi_debug
+	      sr_mod)
 	[ "$flavor" = debug ] && want=(sd_mod sg qla1280)
 	[ "$flavor" = root ] && want=(scsi_mod sd_mod sg qla1280 ext4 crc32c crc32c_generic)
 	mdir=lib/modules/$kver
@@ -244,7 +245,7 @@ if [ ! -f "$base" ] || [ "$(cat "$cache/base.key" 2>/dev/null)" != "$base_key" ]
 fi
 
 # --- overlay archive: /init, lib.sh, the cases, optionally qlisp.ko --------
-inputs=("$here/init.sh" "$here/lib.sh" "$tests"/cases/*.sh)
+inputs=("$here/init.sh" "$here/lib.sh" "$here/sgiov.c" "$tests"/cases/*.sh)
 [ -n "$ko" ] && inputs+=("$ko")
 ov_key="$base_key ko=${ko:+set} $(cat "${inputs[@]}" | sha256sum | cut -c1-32)"
 if [ ! -f "$cache/initrd.img" ] || [ "$(cat "$cache/overlay.key" 2>/dev/null)" != "$ov_key" ]; then
@@ -254,6 +255,9 @@ if [ ! -f "$cache/initrd.img" ] || [ "$(cat "$cache/overlay.key" 2>/dev/null)" !
 	install -m 0755 "$here/init.sh" "$stage/init"
 	install -m 0644 "$here/lib.sh" "$stage/qlisp/lib.sh"
 	for c in "$tests"/cases/*.sh; do install -m 0755 "$c" "$stage/qlisp/cases/"; done
+	# sgiov: SG_IO with an iovec of exact segments (case sg_segments)
+	mkdir -p "$stage/usr/bin"
+	gcc -static -O2 -Wall -o "$stage/usr/bin/sgiov" "$here/sgiov.c" || die "building sgiov failed"
 	if [ -n "$ko" ]; then
 		mkdir -p "$stage/lib/modules/$kver/extra"
 		install -m 0644 "$ko" "$stage/lib/modules/$kver/extra/qlisp.ko"

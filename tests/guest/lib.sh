@@ -72,7 +72,7 @@ fail() {
 	chan_send "@@RESULT $CASE FAIL $msg"
 	say "FAIL $CASE: $msg"
 	# a failed fault case must not leave its fault armed for the next
-	case $CASE in fault_*|soak|eyes_*) host_qom_set x-fault clear >/dev/null 2>&1 ;; esac
+	case $CASE in fault_*|soak|eyes_*|sense_keys) host_qom_set x-fault clear >/dev/null 2>&1 ;; esac
 	say "--- dmesg since case start:"
 	dmesg_since_start | tail -n 40
 	exit 1

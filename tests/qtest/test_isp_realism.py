@@ -28,6 +28,11 @@ test_isp_malformed.py) and checks one behaviour:
                    cannot be instantiated; what the class's chip info says
                    (PCI IDs, revision, CONF0, ROM firmware version, NVRAM
                    size and checksum, negotiation limit) is what a driver sees
+  8 sense-bytes    the fault kind that ends commands with CHECK CONDITION
+                   and given sense bytes: exact entry bytes, a sense
+                   longer than 32 bytes cut to 32, opcode filter, count
+  9 initiator-id   a disk at the chip's own SCSI ID is never selected
+                   (completion 0x01); SET_INITIATOR_ID moves the chip
 
 The virtual clock only moves on clock_step under qtest, so delays are
 stepped explicitly.  Usage: test_isp_realism.py [--qemu BIN] [--only 1,3]
@@ -766,6 +771,130 @@ def case_chip_class(t):
     res.check("device_add isp-base is refused", not added)
 
 
+# ---- 8: the sense-bytes fault --------------------------------------------------
+def sense_read(t, isp, handle, nblk, flags=M.RF_IN):
+    """A READ(10) of @nblk blocks into a buffer filled with 0xA5; returns
+    its status entry and whether the buffer is untouched."""
+    isp.q.memset(DATA, 512 * nblk, 0xA5)
+    r, _ = isp.run1([M.cmd_entry(handle, M.cdb_read10(64, nblk),
+                                 [(DATA, 512 * nblk)], target=0,
+                                 flags=flags)])
+    return r, isp.q.memread(DATA, 512 * nblk) == b"\xA5" * (512 * nblk)
+
+
+def case_sense_bytes(t):
+    res = t.res
+    vm, isp = start_vm(t)
+    # descriptor format (0x72), 40 bytes: cut to the 32 an entry carries
+    desc = bytes([0x72, 0x04, 0x44, 0x00, 0, 0, 0, 32]) + \
+        bytes([0x00, 0x0A, 0x80, 0]) + bytes(range(0x10, 0x18)) + \
+        bytes(range(0xC0, 0xD4))
+    assert len(desc) == 40
+    f0 = qom_get(vm, "x-stat-faults")
+    fault(vm, "sense-bytes 2 0x28 " + desc.hex())
+    # a TEST UNIT READY does not match the opcode
+    r, _ = isp.run1([M.cmd_entry(0x7001, M.cdb_tur(), target=0)])
+    res.check("sense-bytes for READ(10): a TUR completes GOOD",
+              r is not None and r["comp"] == CS_COMPLETE and r["scsi"] == 0,
+              M.fmt_ent(r))
+    r, clean = sense_read(t, isp, 0x7002, 4)
+    res.check("40-byte descriptor sense: comp 0x15, CHECK CONDITION, "
+              "resid 2048, state 0x7700",
+              r is not None and r["comp"] == 0x15 and r["scsi"] == 0x02 and
+              r["resid"] == 2048 and r["state"] == 0x7700, M.fmt_ent(r))
+    res.check("40-byte sense: length 32, bytes 32-63 the first 32 exactly",
+              r is not None and r["sense_len"] == 32 and
+              r["raw"][32:64] == desc[:32],
+              "len %s %s" % (r and r["sense_len"], r and r["raw"][32:].hex()))
+    res.check("nothing moved into the read buffer", clean)
+    # a short fixed-format sense: its own length, the rest of the entry 0
+    r, _ = sense_read(t, isp, 0x7003, 1)
+    res.check("second hit: same 32 bytes, resid 512",
+              r is not None and r["sense_len"] == 32 and
+              r["raw"][32:64] == desc[:32] and r["resid"] == 512,
+              M.fmt_ent(r))
+    r, clean = sense_read(t, isp, 0x7004, 1)
+    res.check("count used up: the next READ completes GOOD",
+              r is not None and r["comp"] == CS_COMPLETE and r["scsi"] == 0
+              and not clean, M.fmt_ent(r))
+    fixed = bytes([0xF0, 0, 0x01, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x17, 0x01,
+                   0, 0, 0, 0])
+    fault(vm, "sense-bytes 1 any " + fixed.hex())
+    r, _ = isp.run1([M.cmd_entry(0x7005, M.cdb_tur(), target=1)])
+    res.check("18-byte sense on any opcode (a TUR): length 18, bytes exact, "
+              "entry zero after them, comp 0x00 (nothing to move)",
+              r is not None and r["comp"] == CS_COMPLETE and
+              r["scsi"] == 0x02 and r["sense_len"] == 18 and
+              r["raw"][32:50] == fixed and r["raw"][50:64] == bytes(14) and
+              r["resid"] == 0 and r["state"] & 0x2000, M.fmt_ent(r) +
+              " sense_len %s" % (r and r["sense_len"]))
+    # autosense disabled in the entry: CHECK CONDITION, no sense
+    fault(vm, "sense-bytes 1 any " + fixed.hex())
+    r, _ = sense_read(t, isp, 0x7006, 1, flags=M.RF_IN | 0x0100)
+    res.check("autosense disabled: CHECK CONDITION, sense length 0, "
+              "no got-sense flag",
+              r is not None and r["scsi"] == 0x02 and r["sense_len"] == 0
+              and not r["state"] & 0x2000 and r["raw"][32:64] == bytes(32),
+              M.fmt_ent(r))
+    res.check("x-stat-faults counts the 4 hits (so far)",
+              qom_get(vm, "x-stat-faults") == f0 + 4,
+              "%s -> %s" % (f0, qom_get(vm, "x-stat-faults")))
+    for bad in ("sense-bytes 1 0x28 7", "sense-bytes 1 0x28 " + "00" * 97,
+                "sense-bytes 1 0x28 zz", "sense-bytes 1 0x100 70",
+                "sense-bytes 1 0x28", "sense-bytes x any 70",
+                "sense-bytes 1 any 70 moved", "sense-bytes 1 any 70 data x"):
+        try:
+            fault(vm, bad)
+            ok = False
+        except RuntimeError:
+            ok = True
+        res.check("rejected: %r" % bad[:40], ok)
+    # "data": RECOVERED ERROR after the data moved
+    want = write_pattern(t, isp, 0, 64, 2, 0x7010)
+    rec = bytes([0x70, 0, 0x01, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x18, 0x00,
+                 0, 0, 0, 0])
+    fault(vm, "sense-bytes 1 0x28 %s data" % rec.hex())
+    r, _ = sense_read(t, isp, 0x7011, 2)
+    res.check("sense-bytes data: comp 0x00, CHECK CONDITION, resid 0, "
+              "sense 18 bytes exact, state 0x7f00",
+              r is not None and r["comp"] == CS_COMPLETE and
+              r["scsi"] == 0x02 and r["resid"] == 0 and
+              r["sense_len"] == 18 and r["raw"][32:50] == rec and
+              r["state"] == 0x7F00, M.fmt_ent(r))
+    res.check("sense-bytes data: the data moved",
+              want is not None and isp.q.memread(DATA, 1024) == want)
+    fault(vm, "sense-bytes 3 any 70")
+    fault(vm, "clear")
+    r, _ = sense_read(t, isp, 0x7007, 1)
+    res.check("clear disarms sense-bytes",
+              r is not None and r["comp"] == CS_COMPLETE and r["scsi"] == 0,
+              M.fmt_ent(r))
+
+
+# ---- 9: a disk at the initiator's own ID ----------------------------------------
+def case_initiator_id(t):
+    res = t.res
+    # the disk at target 1 sits at the chip's own ID: the chip cannot
+    # select itself, so nobody answers (completion 0x01, got bus only)
+    vm, isp = start_vm(t, "initiator-id=1")
+    r, _ = isp.run1([M.cmd_entry(0x8001, M.cdb_tur(), target=1)])
+    res.check("TUR to the initiator's ID 1: comp 0x01, state 0x0100",
+              r is not None and r["comp"] == 0x01 and r["state"] == 0x0100,
+              M.fmt_ent(r))
+    r, _ = isp.run1([M.cmd_entry(0x8002, M.cdb_tur(), target=0)])
+    res.check("TUR to target 0 still GOOD",
+              r is not None and r["comp"] == CS_COMPLETE and r["scsi"] == 0,
+              M.fmt_ent(r))
+    # SET_INITIATOR_ID moves the chip to ID 5: the disk at 1 answers
+    st = isp.mbox_status({0: 0x30, 1: 5})
+    res.check("SET_INITIATOR_ID 5 accepted", st == M.MBS_OK, str(st))
+    clear_ua(isp, 1)
+    r, _ = isp.run1([M.cmd_entry(0x8003, M.cdb_tur(), target=1)])
+    res.check("after SET_INITIATOR_ID 5 the disk at 1 answers GOOD",
+              r is not None and r["comp"] == CS_COMPLETE and r["scsi"] == 0,
+              M.fmt_ent(r))
+
+
 CASES = [
     (1, "rsp-in-delay", case_rsp_delay),
     (2, "markers", case_markers),
@@ -774,6 +903,8 @@ CASES = [
     (5, "throttle-queue-full", case_queue),
     (6, "negotiation", case_negotiation),
     (7, "chip-class", case_chip_class),
+    (8, "sense-bytes", case_sense_bytes),
+    (9, "initiator-id", case_initiator_id),
 ]
 
 

@@ -62,6 +62,7 @@ OBJECT_DECLARE_TYPE(ISPState, ISPClass, ISP_BASE)
 DECLARE_INSTANCE_CHECKER(ISPState, ISP1040, TYPE_ISP1040)
 
 /* ---- Model sizes and choices ---- */
+#define ISP_RSENSE_MAX      96      /* sense-bytes fault: longest accepted */
 #define ISP_ASYNC_QLEN      16
 #define ISP_NVRAM_WORDS     64      /* largest chip NVRAM (nvram_words) */
 #define ISP_RSP_RECHECK_NS  (2 * SCALE_MS)
@@ -174,6 +175,7 @@ typedef struct ISPRequest {
     bool silent;            /* chip reset: nothing is posted */
     bool cancelling;
     bool swallowed;         /* fault: accepted, never sent to the device */
+    uint8_t rsense_after;   /* fault sense-bytes data: sense length + 1 */
     bool cancel_counted;    /* asynchronous cancel not yet landed */
     bool by_mbox;           /* cancelled by a mailbox command */
     uint16_t xfer_error;    /* bounce copy failed: end with this status */
@@ -314,6 +316,7 @@ struct ISPState {
     uint64_t stat_irqs;
     uint64_t stat_async_events;
     uint64_t stat_max_segs;
+    uint64_t stat_segs;             /* data segments of all commands */
     uint64_t stat_faults;   /* fault injections that took effect */
     uint64_t stat_aborts;           /* ABORT commands that found their IOCB */
     uint64_t stat_device_resets;    /* ABORT DEVICE / ABORT TARGET done */
@@ -340,6 +343,11 @@ struct ISPState {
     uint8_t f_status;
     uint32_t f_sense_count;
     uint8_t f_sense[3];     /* key, ASC, ASCQ */
+    uint32_t f_rsense_count;        /* sense-bytes: commands still to hit */
+    int f_rsense_op;                /* only this opcode, or -1: any */
+    uint32_t f_rsense_len;          /* as the target returns it (<= 96) */
+    bool f_rsense_data;             /* the data moves first (RECOVERED) */
+    uint8_t f_rsense[ISP_RSENSE_MAX];
     uint32_t f_underrun_count;
     uint32_t f_underrun;
     uint32_t f_corrupt_count;
@@ -1321,6 +1329,51 @@ static void isp_fault_wrong_lba(ISPState *s, ISPRequest *r)
 }
 
 /*
+ * Fault sense-bytes: CHECK CONDITION with the sense data a target would
+ * return, any format and length.  The firmware's automatic REQUEST SENSE
+ * fetches at most the 32 bytes a status entry carries (it never posts a
+ * status continuation to a 1040 driver): a longer sense is cut to 32 and
+ * its length reported as 32.  Nothing moved: the whole buffer is residual;
+ * unless armed with "data" (a RECOVERED ERROR, a deferred error): then the
+ * command runs, and if the target said GOOD its status becomes CHECK
+ * CONDITION with the sense, the data moved.
+ */
+static bool isp_fault_rsense(ISPState *s, ISPRequest *r)
+{
+    uint32_t len = MIN(s->f_rsense_len, sizeof(r->sense));
+
+    if (!s->f_rsense_count ||
+        (s->f_rsense_op >= 0 && r->sreq->cmd.buf[0] != s->f_rsense_op)) {
+        return false;
+    }
+    s->f_rsense_count--;
+    s->stat_faults++;
+    trace_isp1040_fault("sense-bytes", r->handle);
+    if (s->f_rsense_data) {
+        /* the command runs; isp_command_complete() adds the sense */
+        memset(r->sense, 0, sizeof(r->sense));
+        memcpy(r->sense, s->f_rsense, len);
+        r->rsense_after = len + 1;
+        return false;
+    }
+    r->state_flags = SS_GOT_BUS | SS_GOT_TARGET | SS_SENT_CDB |
+                     SS_GOT_STATUS | SS_XFER_COMPLETE;
+    r->scsi_status = CHECK_CONDITION;
+    memset(r->sense, 0, sizeof(r->sense));
+    if (!(r->rflags & RF_NO_AUTOSENSE)) {
+        r->sense_len = len;
+        memcpy(r->sense, s->f_rsense, len);
+        r->state_flags |= SS_GOT_SENSE;
+    }
+    r->residual = MIN(r->qsg.size + r->sg_extra, UINT32_MAX);
+    r->comp_status = r->residual ? CS_DATA_UNDERRUN : CS_COMPLETE;
+    scsi_req_unref(r->sreq);
+    r->sreq = NULL;
+    QTAILQ_INSERT_TAIL(&s->done, r, next);
+    return true;
+}
+
+/*
  * Injected faults that replace a command's execution.  Returns true when
  * the request was consumed (completed or swallowed).
  */
@@ -1339,6 +1392,9 @@ static bool isp_fault_command(ISPState *s, ISPRequest *r)
         QTAILQ_INSERT_TAIL(&s->active, r, next);
         s->nactive++;
         trace_isp1040_fault("swallow", r->handle);
+        return true;
+    }
+    if (isp_fault_rsense(s, r)) {
         return true;
     }
     if (s->f_status_count || s->f_sense_count) {
@@ -1799,6 +1855,7 @@ static void isp_start_command(ISPState *s, uint8_t (*ents)[ISP_ENTRY_SIZE],
         }
     }
     s->stat_max_segs = MAX(s->stat_max_segs, nseg);
+    s->stat_segs += nseg;
     total = r->qsg.size;
 
     /* direction and length against what the CDB asks for */
@@ -2694,6 +2751,14 @@ static void isp_command_complete(SCSIRequest *sreq, size_t resid)
             r->state_flags |= SS_GOT_SENSE;
         }
     }
+    if (r->rsense_after && r->scsi_status == GOOD) {
+        /* fault sense-bytes ... data (isp_fault_rsense) */
+        r->scsi_status = CHECK_CONDITION;
+        if (!(r->rflags & RF_NO_AUTOSENSE)) {
+            r->sense_len = r->rsense_after - 1;
+            r->state_flags |= SS_GOT_SENSE;
+        }
+    }
     isp_complete_request(s, r);
 }
 
@@ -2955,6 +3020,12 @@ static const MemoryRegionOps isp_reg_ops = {
  *                   TASK SET FULL, 0x08 BUSY), nothing transferred
  * sense K A Q N     the next N commands end with CHECK CONDITION, sense
  *                   key K, ASC A, ASCQ Q
+ * sense-bytes N OP HEX  the next N commands (only those with opcode OP;
+ *                   "any": all) end with CHECK CONDITION and the sense
+ *                   bytes HEX (2..192 hex digits, any format); more than
+ *                   32 bytes are cut to 32 (isp_fault_rsense)
+ * sense-bytes N OP HEX data   the same, but the commands move their data
+ *                   first
  * underrun B N      the next N data commands report B bytes not moved
  * corrupt W N       the next N status entries carry a bad handle (W =
  *                   handle), entry type (type) or entry count (count)
@@ -3010,6 +3081,47 @@ static void isp_syserr_halt(ISPState *s)
     trace_isp1040_syserr_halt(s->nactive);
 }
 
+/* sense-bytes N OP HEX (see the list above isp_fault_bus_reset) */
+static bool isp_fault_parse_rsense(ISPState *s, char **w, Error **errp)
+{
+    unsigned long cnt, op;
+    size_t len, i;
+
+    if (!w[1] || !w[2] || !w[3] ||
+        (w[4] && *w[4] && (strcmp(w[4], "data") || (w[5] && *w[5]))) ||
+        qemu_strtoul(w[1], NULL, 0, &cnt) < 0 || cnt > UINT32_MAX) {
+        error_setg(errp, "sense-bytes takes N OP HEX [data]");
+        return false;
+    }
+    if (!strcmp(w[2], "any")) {
+        op = ULONG_MAX;
+    } else if (qemu_strtoul(w[2], NULL, 0, &op) < 0 || op > 0xff) {
+        error_setg(errp, "sense-bytes: bad opcode '%s'", w[2]);
+        return false;
+    }
+    len = strlen(w[3]);
+    if (len < 2 || len % 2 || len / 2 > ISP_RSENSE_MAX) {
+        error_setg(errp, "sense-bytes: want 1..%d bytes of hex",
+                   ISP_RSENSE_MAX);
+        return false;
+    }
+    for (i = 0; i < len; i++) {
+        if (!g_ascii_isxdigit(w[3][i])) {
+            error_setg(errp, "sense-bytes: bad hex '%s'", w[3]);
+            return false;
+        }
+    }
+    for (i = 0; i < len / 2; i++) {
+        s->f_rsense[i] = g_ascii_xdigit_value(w[3][2 * i]) << 4 |
+                         g_ascii_xdigit_value(w[3][2 * i + 1]);
+    }
+    s->f_rsense_len = len / 2;
+    s->f_rsense_data = w[4] && *w[4];
+    s->f_rsense_op = op == ULONG_MAX ? -1 : op;
+    s->f_rsense_count = cnt;
+    return true;
+}
+
 static bool isp_fault_parse(ISPState *s, const char *cmd, Error **errp)
 {
     g_auto(GStrv) w = g_strsplit_set(cmd, " \t", -1);
@@ -3026,7 +3138,8 @@ static bool isp_fault_parse(ISPState *s, const char *cmd, Error **errp)
             error_setg(errp, "too many fault arguments");
             return false;
         }
-        if (!strcmp(w[0], "seltimeout") || !strcmp(w[0], "corrupt")) {
+        if (!strcmp(w[0], "seltimeout") || !strcmp(w[0], "corrupt") ||
+            !strcmp(w[0], "sense-bytes")) {
             break;      /* parsed below */
         }
         if (qemu_strtoul(w[i], NULL, 0, &a[n]) < 0 || a[n] > UINT32_MAX) {
@@ -3067,6 +3180,10 @@ static bool isp_fault_parse(ISPState *s, const char *cmd, Error **errp)
         s->f_sense[1] = a[1];
         s->f_sense[2] = a[2];
         s->f_sense_count = a[3];
+    } else if (!strcmp(w[0], "sense-bytes")) {
+        if (!isp_fault_parse_rsense(s, w, errp)) {
+            return false;
+        }
     } else if (!strcmp(w[0], "underrun") && n == 2) {
         s->f_underrun = a[0];
         s->f_underrun_count = a[1];
@@ -3095,6 +3212,7 @@ static bool isp_fault_parse(ISPState *s, const char *cmd, Error **errp)
         s->f_flip_read = s->f_zero_resid = 0;
         s->f_swallow = s->f_fail_aborts = s->f_fail_resets = 0;
         s->f_status_count = s->f_sense_count = 0;
+        s->f_rsense_count = 0;
         s->f_underrun_count = s->f_corrupt_count = 0;
         s->f_seltimeout = -1;
         s->f_irq_lost = false;
@@ -3116,7 +3234,7 @@ static char *isp_fault_get(Object *obj, Error **errp)
                            "seltimeout %d status 0x%02x/%u sense %x/%02x/%02x/%u "
                            "underrun %u/%u corrupt %c/%u irq-lost %d "
                            "drop-write %u wrong-lba %u/%u flip-read %u "
-                           "zero-resid %u",
+                           "zero-resid %u sense-bytes %u/%d/%u",
                            s->f_swallow, s->f_fail_aborts, s->f_fail_resets,
                            s->f_seltimeout, s->f_status, s->f_status_count,
                            s->f_sense[0], s->f_sense[1], s->f_sense[2],
@@ -3125,7 +3243,9 @@ static char *isp_fault_get(Object *obj, Error **errp)
                            s->f_corrupt ? s->f_corrupt : '-',
                            s->f_corrupt_count, s->f_irq_lost,
                            s->f_drop_write, s->f_wrong_lba, s->f_lba_shift,
-                           s->f_flip_read, s->f_zero_resid);
+                           s->f_flip_read, s->f_zero_resid,
+                           s->f_rsense_count, s->f_rsense_op,
+                           s->f_rsense_len);
 }
 
 static void isp_fault_set(Object *obj, const char *value, Error **errp)
@@ -3207,6 +3327,7 @@ static void isp_realize(PCIDevice *dev, Error **errp)
     isp_add_stat(obj, "x-stat-irqs", &s->stat_irqs);
     isp_add_stat(obj, "x-stat-async-events", &s->stat_async_events);
     isp_add_stat(obj, "x-stat-max-segs", &s->stat_max_segs);
+    isp_add_stat(obj, "x-stat-segs", &s->stat_segs);
     isp_add_stat(obj, "x-stat-faults", &s->stat_faults);
     isp_add_stat(obj, "x-stat-aborts", &s->stat_aborts);
     isp_add_stat(obj, "x-stat-device-resets", &s->stat_device_resets);
