@@ -3487,6 +3487,7 @@ static void isp_put_request(QEMUFile *f, ISPRequest *r, uint8_t kind)
     qemu_put_be64(f, r->sg_extra);
     qemu_put_be32(f, r->cur_seg);
     qemu_put_be64(f, r->cur_off);
+    qemu_put_byte(f, r->rsense_after);
     if (kind != ISP_MIG_OWN) {
         uint8_t cdb[16] = { 0 };
         int len = MIN(MAX(sreq->cmd.len, 0), (int)sizeof(cdb));
@@ -3618,6 +3619,7 @@ static ISPRequest *isp_get_request(ISPState *s, QEMUFile *f, uint8_t kind,
     r->sg_extra = qemu_get_be64(f);
     r->cur_seg = qemu_get_be32(f);
     r->cur_off = qemu_get_be64(f);
+    r->rsense_after = qemu_get_byte(f);
     r->silent = flags & ISP_MIGF_SILENT;
     r->cancelling = flags & ISP_MIGF_CANCELLING;
     r->swallowed = flags & ISP_MIGF_SWALLOWED;
@@ -3658,6 +3660,7 @@ static ISPRequest *isp_get_request(ISPState *s, QEMUFile *f, uint8_t kind,
     if (qemu_file_get_error(f) ||
         r->bus >= s->chip->nbus || r->target >= ISP_MAX_TARGETS ||
         r->lun >= ISP_MAX_LUNS || r->sense_len > ISP_SENSE_LEN ||
+        r->rsense_after > ISP_SENSE_LEN + 1 ||
         r->cur_seg > nsg ||
         (r->cur_seg < nsg ? r->cur_off >= r->qsg.sg[r->cur_seg].len :
                             r->cur_off != 0) ||
@@ -3921,6 +3924,8 @@ static int isp_post_load(void *opaque, int version_id)
         }                           \
     } while (0)
     ISP_MIG_CHECK(s->mig_risc <= ISP_RISC_FW);
+    ISP_MIG_CHECK(s->f_rsense_len <= ISP_RSENSE_MAX);
+    ISP_MIG_CHECK(s->f_rsense_op >= -1 && s->f_rsense_op <= 0xff);
     ISP_MIG_CHECK(s->mig_nv_state <= NV_READING);
     ISP_MIG_CHECK(s->async_head < ISP_ASYNC_QLEN);
     ISP_MIG_CHECK(s->async_count <= ISP_ASYNC_QLEN);
@@ -4104,6 +4109,7 @@ static const VMStateDescription vmstate_isp = {
         VMSTATE_UINT64(stat_irqs, ISPState),
         VMSTATE_UINT64(stat_async_events, ISPState),
         VMSTATE_UINT64(stat_max_segs, ISPState),
+        VMSTATE_UINT64(stat_segs, ISPState),
         VMSTATE_UINT64(stat_faults, ISPState),
         VMSTATE_UINT64(stat_aborts, ISPState),
         VMSTATE_UINT64(stat_device_resets, ISPState),
@@ -4129,6 +4135,11 @@ static const VMStateDescription vmstate_isp = {
         VMSTATE_UINT32(f_underrun_count, ISPState),
         VMSTATE_UINT32(f_underrun, ISPState),
         VMSTATE_UINT32(f_corrupt_count, ISPState),
+        VMSTATE_UINT32(f_rsense_count, ISPState),
+        VMSTATE_INT32(f_rsense_op, ISPState),
+        VMSTATE_UINT32(f_rsense_len, ISPState),
+        VMSTATE_BOOL(f_rsense_data, ISPState),
+        VMSTATE_UINT8_ARRAY(f_rsense, ISPState, ISP_RSENSE_MAX),
         VMSTATE_UINT8(mig_corrupt, ISPState),
         VMSTATE_END_OF_LIST()
     },
