@@ -32,6 +32,8 @@
 #define QLISP_FW_ORG		0x1000
 #define QLISP_MBOX_TIMEOUT_MS	5000
 #define QLISP_DRAIN_TIMEOUT	(10 * HZ)
+/* the ICR soft reset: see qlisp_wait_soft_reset() */
+#define QLISP_SOFT_RESET_MS	10000
 /* re-initialisation attempts, the first retry after 100 ms, doubling */
 #define QLISP_REINIT_TRIES	6
 #define QLISP_REINIT_DELAY_MS	100
@@ -431,6 +433,32 @@ static int qlisp_load_fw(struct qlisp_host *ha)
 /* Chip bring-up                                                       */
 /* ------------------------------------------------------------------ */
 
+/*
+ * Wait for the ICR soft reset to finish.  The chip itself needs
+ * microseconds (FreeBSD's isp allows 1 s, qla1280 about 5 s), but the bit
+ * stays set until its DMA engines have stopped, and an emulated chip holds
+ * it until the host I/O it cancels has landed, which takes as long as the
+ * slowest request of the backing store.  Polled every 100-200 us for the
+ * first 10 ms, then every 20 ms, up to QLISP_SOFT_RESET_MS.  Sleeps.
+ *
+ * Return: true when the reset finished.
+ */
+static bool qlisp_wait_soft_reset(struct qlisp_host *ha)
+{
+	unsigned long deadline = jiffies + msecs_to_jiffies(QLISP_SOFT_RESET_MS);
+	unsigned int polls = 0;
+
+	while (qlisp_rd(ha, ISP_ICR) & ICR_SOFT_RESET) {
+		if (time_after(jiffies, deadline))
+			return false;
+		if (++polls < 64)
+			usleep_range(100, 200);
+		else
+			msleep(20);
+	}
+	return true;
+}
+
 static int qlisp_reset_chip(struct qlisp_host *ha)
 {
 	unsigned long deadline;
@@ -440,13 +468,15 @@ static int qlisp_reset_chip(struct qlisp_host *ha)
 	usleep_range(100, 200);
 	qlisp_wr(ha, ISP_CDMA_CONTROL, DMA_CONTROL_RESET);
 	qlisp_wr(ha, ISP_DDMA_CONTROL, DMA_CONTROL_RESET);
-	deadline = jiffies + msecs_to_jiffies(1000);
-	while (qlisp_rd(ha, ISP_ICR) & ICR_SOFT_RESET) {
-		if (time_after(jiffies, deadline)) {
-			dev_err(&ha->pdev->dev, "chip reset did not finish\n");
-			return -ETIMEDOUT;
-		}
-		usleep_range(100, 200);
+	if (!qlisp_wait_soft_reset(ha)) {
+		dev_err(&ha->pdev->dev, "chip reset did not finish in %u ms\n",
+			QLISP_SOFT_RESET_MS);
+		return -ETIMEDOUT;
+	}
+	/* the chip is quiet: it may master the bus again */
+	if (ha->master_off) {
+		pci_set_master(ha->pdev);
+		ha->master_off = false;
 	}
 	qlisp_wr(ha, ISP_CONF1, 0);
 	qlisp_wr(ha, ISP_HCCR, HCCR_RESET_RISC);
@@ -491,22 +521,21 @@ static int qlisp_reset_chip(struct qlisp_host *ha)
  * Stop the chip: soft reset of the whole chip (the DMA channels and the
  * RISC), waited for, then the RISC held in reset.  When this returns the
  * chip no longer reads or writes host memory, so the rings and the
- * commands' buffers may be given back.  Sleeps; bounded.
+ * commands' buffers may be given back.  A chip whose reset does not finish
+ * in time gets its bus mastering switched off instead (qlisp_reset_chip()
+ * switches it on again once a reset has finished).  Sleeps; bounded.
  */
 static void qlisp_halt_chip(struct qlisp_host *ha)
 {
-	unsigned long deadline;
-
 	qlisp_wr(ha, ISP_HCCR, HCCR_PAUSE_RISC);
 	qlisp_wr(ha, ISP_ICR, ICR_SOFT_RESET);
 	usleep_range(100, 200);
-	deadline = jiffies + msecs_to_jiffies(1000);
-	while (qlisp_rd(ha, ISP_ICR) & ICR_SOFT_RESET) {
-		if (time_after(jiffies, deadline)) {
-			dev_err(&ha->pdev->dev, "chip reset did not finish\n");
-			break;
-		}
-		usleep_range(100, 200);
+	if (!qlisp_wait_soft_reset(ha)) {
+		dev_err(&ha->pdev->dev,
+			"chip reset did not finish in %u ms: bus mastering off\n",
+			QLISP_SOFT_RESET_MS);
+		pci_clear_master(ha->pdev);
+		ha->master_off = true;
 	}
 	qlisp_wr(ha, ISP_HCCR, HCCR_RESET_RISC);
 	qlisp_wr(ha, ISP_ICR, 0);
