@@ -192,6 +192,8 @@ class Run:
         self.transcript = None
         self.truth = Truth()
         self.images = []
+        self.wake_at = None  # "wakeup-after": when to send system_wakeup
+        self.wakes = []  # the run state QEMU reported before each wakeup
 
     # -- setup ------------------------------------------------------------
     def qemu_cmd(self, disks, chan_path, qmp_path):
@@ -321,6 +323,8 @@ class Run:
                 if current:
                     return self.abort("timeout after %ds" % self.case_timeout(current), current, t_case)
                 return self.abort("guest went silent between cases", current, t_case)
+            if self.wake_at is not None and now >= self.wake_at:
+                self.wakeup()
             r, _, _ = select.select([chan], [], [], 0.5)
             if not r:
                 if self.qemu.poll() is not None:
@@ -436,6 +440,12 @@ class Run:
                 os.kill(self.qemu.pid, signal.SIGUSR2)
                 time.sleep(0.1)
                 return "@@REPLY ok"
+            elif op == "wakeup-after":
+                # the guest is about to sleep (S3) and cannot ask then
+                self.wake_at = time.monotonic() + float(argstr)
+                return "@@REPLY ok"
+            elif op == "wakeups":
+                val = self.wakes
             elif op == "hmp":
                 val = self.qmp.call("human-monitor-command", **{"command-line": argstr})
                 return "@@REPLY " + json.dumps(val)
@@ -444,6 +454,19 @@ class Run:
             return "@@REPLY " + json.dumps(val)
         except Exception as e:  # the guest gets the error, the run goes on
             return "@@REPLY ERROR " + str(e).replace("\n", " ")
+
+    def wakeup(self):
+        """Wake a guest that asked for it (wakeup-after) from S3 with
+        system_wakeup, noting the run state it was in ("suspended" when it
+        really slept; the guest reads the list with "wakeups")."""
+        self.wake_at = None
+        try:
+            st = self.qmp.call("query-status").get("status")
+            self.qmp.call("system_wakeup")
+        except Exception as e:  # noted for the guest to see
+            st = "error: " + str(e).replace("\n", " ")
+        self.wakes.append(st)
+        log("%s: system_wakeup (guest was %s)" % (self.name, st))
 
     # -- verdicts -----------------------------------------------------------
     def report(self, case, ok, reason, secs):

@@ -302,7 +302,8 @@ struct qlisp_cmd_priv {
  * - @lock (the Scsi_Host's host_lock) protects the request ring (@req_in,
  *   @req_out, @req_posted, @marker_pending), the response ring (@rsp_out,
  *   @rsp_in and the entries' stamps), the handle table @cmds, @online,
- *   @dead, @intr_enabled, @mbox_dead, @reset_pending and @removing.
+ *   @dead, @intr_enabled, @mbox_dead, @reset_pending, @removing and
+ *   @suspended.
  *   It is taken with interrupts disabled in process context and plainly in
  *   the interrupt handler.  The midlayer also requires it around
  *   scsi_report_bus_reset().  Mailbox 4 (the doorbell) is written only
@@ -342,6 +343,7 @@ struct qlisp_host {
 	bool mbox_dead;		/* a mailbox command timed out: reset first */
 	bool reset_pending;	/* reset_work has a re-initialisation to do */
 	bool removing;		/* set once by remove; stops reset_work */
+	bool suspended;		/* system sleep: the chip is stopped */
 	bool master_off;	/* bus mastering cleared by qlisp_halt_chip() */
 	struct scsi_cmnd *cmds[QLISP_CAN_QUEUE];
 	unsigned int nr_active;	/* entries of @cmds in use */
