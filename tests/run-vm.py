@@ -444,6 +444,13 @@ class Run:
                 # the guest is about to sleep (S3) and cannot ask then
                 self.wake_at = time.monotonic() + float(argstr)
                 return "@@REPLY ok"
+            elif op == "throttle":
+                # "throttle ID BPS": QEMU's read throttle on the disk with
+                # qdev id ID (0 turns it off)
+                dev, bps = argstr.split()
+                val = self.qmp.call("block_set_io_throttle", id=dev, bps=0,
+                                    bps_rd=int(bps), bps_wr=0, iops=0,
+                                    iops_rd=0, iops_wr=0)
             elif op == "wakeups":
                 val = self.wakes
             elif op == "hmp":

@@ -10,6 +10,7 @@
 #                  @@QMP hmp <command line>
 #                  @@QMP wakeup-after <seconds>  system_wakeup then (S3)
 #                  @@QMP wakeups             the run states seen at those
+#                  @@QMP throttle <qdev id> <bytes/s>  read throttle (0: off)
 #                  @@GET <key>               a suite value (e.g. dmesg_allow)
 #                  @@DONE                    all cases ran
 #   host -> guest  @@REPLY <json or text>    answer to @@QMP/@@GET
