@@ -198,6 +198,8 @@ class Run:
         self.transcript = None
         self.truth = Truth()
         self.images = []
+        self.wake_at = None  # "wakeup-after": when to send system_wakeup
+        self.wakes = []  # the run state QEMU reported before each wakeup
 
     # -- setup ------------------------------------------------------------
     def qemu_cmd(self, disks, chan_path, qmp_path, console_append=False):
@@ -343,6 +345,8 @@ class Run:
                 if current:
                     return self.abort("timeout after %ds" % self.case_timeout(current), current, t_case)
                 return self.abort("guest went silent between cases", current, t_case)
+            if self.wake_at is not None and now >= self.wake_at:
+                self.wakeup()
             r, _, _ = select.select([self.chan], [], [], 0.5)
             if not r:
                 if self.qemu.poll() is not None:
@@ -464,6 +468,19 @@ class Run:
                 return self.migrate()
             elif op == "savevm-loadvm":
                 return self.savevm_loadvm()
+            elif op == "wakeup-after":
+                # the guest is about to sleep (S3) and cannot ask then
+                self.wake_at = time.monotonic() + float(argstr)
+                return "@@REPLY ok"
+            elif op == "throttle":
+                # "throttle ID BPS": QEMU's read throttle on the disk with
+                # qdev id ID (0 turns it off)
+                dev, bps = argstr.split()
+                val = self.qmp.call("block_set_io_throttle", id=dev, bps=0,
+                                    bps_rd=int(bps), bps_wr=0, iops=0,
+                                    iops_rd=0, iops_wr=0)
+            elif op == "wakeups":
+                val = self.wakes
             elif op == "hmp":
                 val = self.qmp.call("human-monitor-command", **{"command-line": argstr})
                 return "@@REPLY " + json.dumps(val)
@@ -602,6 +619,19 @@ class Run:
         log("%s: snapshot %s saved in %.1f s and loaded in %.1f s"
             % (self.name, tag, t_save, t_load))
         return "@@REPLY ok saved %.1f s loaded %.1f s" % (t_save, t_load)
+
+    def wakeup(self):
+        """Wake a guest that asked for it (wakeup-after) from S3 with
+        system_wakeup, noting the run state it was in ("suspended" when it
+        really slept; the guest reads the list with "wakeups")."""
+        self.wake_at = None
+        try:
+            st = self.qmp.call("query-status").get("status")
+            self.qmp.call("system_wakeup")
+        except Exception as e:  # noted for the guest to see
+            st = "error: " + str(e).replace("\n", " ")
+        self.wakes.append(st)
+        log("%s: system_wakeup (guest was %s)" % (self.name, st))
 
     # -- verdicts -----------------------------------------------------------
     def report(self, case, ok, reason, secs):

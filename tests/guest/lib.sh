@@ -8,6 +8,9 @@
 #                  @@QMP qom-get <path> <property>
 #                  @@QMP qom-set <path> <property> <value>
 #                  @@QMP hmp <command line>
+#                  @@QMP wakeup-after <seconds>  system_wakeup then (S3)
+#                  @@QMP wakeups             the run states seen at those
+#                  @@QMP throttle <qdev id> <bytes/s>  read throttle (0: off)
 #                  @@GET <key>               a suite value (e.g. dmesg_allow)
 #                  @@DONE                    all cases ran
 #   host -> guest  @@REPLY <json or text>    answer to @@QMP/@@GET
@@ -441,4 +444,55 @@ wait_io() {
 		[ $_t -gt 0 ] || return 1
 		sleep 0.1
 	done
+}
+
+# --- system sleep (pm_suspend, pm_freeze) --------------------------------------
+# pm_counters_before: note qlisp's re-initialisations before the sleep
+pm_counters_before() {
+	PM_R0=$(host_stat resets)
+	[ -n "$PM_R0" ] || fail "no resets counter in the host's stats"
+	PM_FW0=$(cat "/sys/class/scsi_host/host$(hba_host)/fw_version")
+}
+# pm_check_back: after the wakeup: the firmware runs on the chip, the driver
+# re-initialised it (resets counted), with the same firmware as before, and
+# is in service, and every disk answers
+# a read within 60 s (a driver that left the chip stopped holds the read
+# for ever: it is left behind, the case fails).  Sets PM_NOTE.
+pm_check_back() {
+	_r=$(host_qom_get fw-ready) || fail "cannot read the model's fw-ready"
+	[ "$_r" = true ] || fail "no firmware running on the chip after the wakeup (fw-ready $_r)"
+	# the re-initialisation, and the bus reset unless bus_reset=0
+	_r1=$(host_stat resets)
+	[ "$_r1" -gt "$PM_R0" ] || fail "no re-initialisation over the sleep (resets $PM_R0 -> $_r1)"
+	_fw=$(cat "/sys/class/scsi_host/host$(hba_host)/fw_version")
+	[ "$_fw" = "$PM_FW0" ] || fail "firmware $PM_FW0 before the sleep, $_fw after"
+	[ "$(host_stat dead)" = 0 ] || fail "adapter out of service after the wakeup"
+	_n=$(ndisks)
+	_i=0
+	while [ $_i -lt "$_n" ]; do
+		_d=$(disk_sd $_i) || fail "disk $_i gone after the wakeup"
+		rm -f /tmp/pm.rd.$_i
+		( dd if="$_d" of=/dev/null bs=4k count=4 iflag=direct 2>/dev/null &&
+			echo ok >/tmp/pm.rd.$_i ) &
+		_t=600
+		while ! [ -e /tmp/pm.rd.$_i ] && kill -0 $! 2>/dev/null; do
+			_t=$((_t - 1))
+			[ $_t -gt 0 ] || fail "disk $_i ($_d) did not answer a read within 60 s after the wakeup"
+			sleep 0.1
+		done
+		[ -e /tmp/pm.rd.$_i ] || fail "a read of disk $_i ($_d) failed after the wakeup"
+		_i=$((_i + 1))
+	done
+	PM_NOTE="firmware $_fw running, resets $PM_R0 -> $_r1, $_n disk(s) answered"
+}
+# pm_wait_fio PID NAME WHAT: the fio pass NAME running in the background as
+# PID must end within 120 s and verify
+pm_wait_fio() {
+	_t=1200
+	while kill -0 "$1" 2>/dev/null; do
+		_t=$((_t - 1))
+		[ $_t -gt 0 ] || fail "fio $2 $3 still running 120 s after the wakeup"
+		sleep 0.1
+	done
+	wait "$1" || fail "fio $2 $3: $(fio_why "$2")"
 }

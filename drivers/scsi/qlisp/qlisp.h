@@ -302,12 +302,15 @@ struct qlisp_cmd_priv {
  * - @lock (the Scsi_Host's host_lock) protects the request ring (@req_in,
  *   @req_out, @req_posted, @marker_pending), the response ring (@rsp_out,
  *   @rsp_in and the entries' stamps), the handle table @cmds, @online,
- *   @dead, @intr_enabled, @mbox_dead, @reset_pending and @removing.
+ *   @dead, @intr_enabled, @mbox_dead, @reset_pending, @removing and
+ *   @suspended.
  *   It is taken with interrupts disabled in process context and plainly in
  *   the interrupt handler.  The midlayer also requires it around
  *   scsi_report_bus_reset().  Mailbox 4 (the doorbell) is written only
  *   under @lock and only while @online: bring-up uses mailbox 4 as a
  *   parameter (LOAD_RAM, INIT_REQUEST_QUEUE) and runs offline.
+ * - @master_off is read and written only by the chip's owner (the holder
+ *   of @chip_mutex, or probe and remove, which run alone).
  * - @mbox_mutex serialises mailbox commands (process context only).
  *   @mbox_busy, @mbox_out and @mbox_done hand a completion from the
  *   interrupt handler to the waiter; they are written under @lock.  After
@@ -340,6 +343,8 @@ struct qlisp_host {
 	bool mbox_dead;		/* a mailbox command timed out: reset first */
 	bool reset_pending;	/* reset_work has a re-initialisation to do */
 	bool removing;		/* set once by remove; stops reset_work */
+	bool suspended;		/* system sleep: the chip is stopped */
+	bool master_off;	/* bus mastering cleared by qlisp_halt_chip() */
 	struct scsi_cmnd *cmds[QLISP_CAN_QUEUE];
 	unsigned int nr_active;	/* entries of @cmds in use */
 	wait_queue_head_t drain_wq;

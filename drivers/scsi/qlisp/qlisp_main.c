@@ -32,6 +32,8 @@
 #define QLISP_FW_ORG		0x1000
 #define QLISP_MBOX_TIMEOUT_MS	5000
 #define QLISP_DRAIN_TIMEOUT	(10 * HZ)
+/* the ICR soft reset: see qlisp_wait_soft_reset() */
+#define QLISP_SOFT_RESET_MS	10000
 /* re-initialisation attempts, the first retry after 100 ms, doubling */
 #define QLISP_REINIT_TRIES	6
 #define QLISP_REINIT_DELAY_MS	100
@@ -74,14 +76,14 @@ MODULE_PARM_DESC(queue_depth, "Tagged queue depth per device, 1-64 (default: 32)
 /*
  * Ask the reset work for a re-initialisation (firmware error, mailbox
  * timeout).  Callable in any context; nothing is scheduled once removal
- * or shutdown has begun.
+ * or shutdown has begun, nor during system sleep (resume re-initialises).
  */
 static void qlisp_schedule_reset(struct qlisp_host *ha)
 {
 	unsigned long flags;
 
 	spin_lock_irqsave(ha->lock, flags);
-	if (!ha->removing) {
+	if (!ha->removing && !ha->suspended) {
 		ha->reset_pending = true;
 		schedule_work(&ha->reset_work);
 	}
@@ -431,6 +433,32 @@ static int qlisp_load_fw(struct qlisp_host *ha)
 /* Chip bring-up                                                       */
 /* ------------------------------------------------------------------ */
 
+/*
+ * Wait for the ICR soft reset to finish.  The chip itself needs
+ * microseconds (FreeBSD's isp allows 1 s, qla1280 about 5 s), but the bit
+ * stays set until its DMA engines have stopped, and an emulated chip holds
+ * it until the host I/O it cancels has landed, which takes as long as the
+ * slowest request of the backing store.  Polled every 100-200 us for the
+ * first 10 ms, then every 20 ms, up to QLISP_SOFT_RESET_MS.  Sleeps.
+ *
+ * Return: true when the reset finished.
+ */
+static bool qlisp_wait_soft_reset(struct qlisp_host *ha)
+{
+	unsigned long deadline = jiffies + msecs_to_jiffies(QLISP_SOFT_RESET_MS);
+	unsigned int polls = 0;
+
+	while (qlisp_rd(ha, ISP_ICR) & ICR_SOFT_RESET) {
+		if (time_after(jiffies, deadline))
+			return false;
+		if (++polls < 64)
+			usleep_range(100, 200);
+		else
+			msleep(20);
+	}
+	return true;
+}
+
 static int qlisp_reset_chip(struct qlisp_host *ha)
 {
 	unsigned long deadline;
@@ -440,13 +468,15 @@ static int qlisp_reset_chip(struct qlisp_host *ha)
 	usleep_range(100, 200);
 	qlisp_wr(ha, ISP_CDMA_CONTROL, DMA_CONTROL_RESET);
 	qlisp_wr(ha, ISP_DDMA_CONTROL, DMA_CONTROL_RESET);
-	deadline = jiffies + msecs_to_jiffies(1000);
-	while (qlisp_rd(ha, ISP_ICR) & ICR_SOFT_RESET) {
-		if (time_after(jiffies, deadline)) {
-			dev_err(&ha->pdev->dev, "chip reset did not finish\n");
-			return -ETIMEDOUT;
-		}
-		usleep_range(100, 200);
+	if (!qlisp_wait_soft_reset(ha)) {
+		dev_err(&ha->pdev->dev, "chip reset did not finish in %u ms\n",
+			QLISP_SOFT_RESET_MS);
+		return -ETIMEDOUT;
+	}
+	/* the chip is quiet: it may master the bus again */
+	if (ha->master_off) {
+		pci_set_master(ha->pdev);
+		ha->master_off = false;
 	}
 	qlisp_wr(ha, ISP_CONF1, 0);
 	qlisp_wr(ha, ISP_HCCR, HCCR_RESET_RISC);
@@ -491,22 +521,21 @@ static int qlisp_reset_chip(struct qlisp_host *ha)
  * Stop the chip: soft reset of the whole chip (the DMA channels and the
  * RISC), waited for, then the RISC held in reset.  When this returns the
  * chip no longer reads or writes host memory, so the rings and the
- * commands' buffers may be given back.  Sleeps; bounded.
+ * commands' buffers may be given back.  A chip whose reset does not finish
+ * in time gets its bus mastering switched off instead (qlisp_reset_chip()
+ * switches it on again once a reset has finished).  Sleeps; bounded.
  */
 static void qlisp_halt_chip(struct qlisp_host *ha)
 {
-	unsigned long deadline;
-
 	qlisp_wr(ha, ISP_HCCR, HCCR_PAUSE_RISC);
 	qlisp_wr(ha, ISP_ICR, ICR_SOFT_RESET);
 	usleep_range(100, 200);
-	deadline = jiffies + msecs_to_jiffies(1000);
-	while (qlisp_rd(ha, ISP_ICR) & ICR_SOFT_RESET) {
-		if (time_after(jiffies, deadline)) {
-			dev_err(&ha->pdev->dev, "chip reset did not finish\n");
-			break;
-		}
-		usleep_range(100, 200);
+	if (!qlisp_wait_soft_reset(ha)) {
+		dev_err(&ha->pdev->dev,
+			"chip reset did not finish in %u ms: bus mastering off\n",
+			QLISP_SOFT_RESET_MS);
+		pci_clear_master(ha->pdev);
+		ha->master_off = true;
 	}
 	qlisp_wr(ha, ISP_HCCR, HCCR_RESET_RISC);
 	qlisp_wr(ha, ISP_ICR, 0);
@@ -1437,27 +1466,21 @@ static int qlisp_eh_bus_reset(struct scsi_cmnd *cmd)
 }
 
 /*
- * Full re-initialisation: stop the chip and its DMA, hand every outstanding
- * command back with DID_RESET, and bring the chip up again from its reset.
- * A failed bring-up is retried with a doubling delay (a bus mastering or
- * parity fault is usually transient); when every attempt fails the adapter
- * is declared dead, once, and every command is completed at once with
- * DID_NO_CONNECT instead of being held busy for ever.  A later host reset
- * (sg_reset -H) tries again.  Caller must not hold @chip_mutex.
+ * Take the chip out of service: no doorbell, no interrupts, then the chip
+ * stopped (qlisp_halt_chip()), and only then every command it held handed
+ * back to the midlayer with host byte @host_byte: no command's pages are
+ * given back while the chip may still read or write them.  Caller owns the
+ * chip (@chip_mutex).
  */
-static int qlisp_reinit(struct qlisp_host *ha)
+static void qlisp_halt_and_flush(struct qlisp_host *ha, int host_byte)
 {
-	unsigned int try, delay = QLISP_REINIT_DELAY_MS;
 	struct qlisp_done d;
-	bool was_dead;
-	int i, ret;
+	int i;
 
-	mutex_lock(&ha->chip_mutex);
+	qlisp_done_init(&d);
 	spin_lock_irq(ha->lock);
-	ha->reset_pending = false;
 	ha->online = false;
 	spin_unlock_irq(ha->lock);
-	qlisp_done_init(&d);
 	qlisp_disable_intr(ha);
 	/* no command goes back before the chip has stopped touching memory */
 	qlisp_halt_chip(ha);
@@ -1470,13 +1493,35 @@ static int qlisp_reinit(struct qlisp_host *ha)
 		ha->cmds[i] = NULL;
 		ha->nr_active--;
 		qlisp_priv(cmd)->active = false;
-		cmd->result = DID_RESET << 16;
+		cmd->result = host_byte << 16;
 		qlisp_finish(&d, cmd);
 	}
 	ha->marker_pending = false;
-	was_dead = ha->dead;
 	spin_unlock_irq(ha->lock);
 	qlisp_done_all(ha, &d);
+}
+
+/*
+ * Full re-initialisation: stop the chip and its DMA, hand every outstanding
+ * command back with DID_RESET, and bring the chip up again from its reset.
+ * A failed bring-up is retried with a doubling delay (a bus mastering or
+ * parity fault is usually transient); when every attempt fails the adapter
+ * is declared dead, once, and every command is completed at once with
+ * DID_NO_CONNECT instead of being held busy for ever.  A later host reset
+ * (sg_reset -H) tries again.  Caller must not hold @chip_mutex.
+ */
+static int qlisp_reinit(struct qlisp_host *ha)
+{
+	unsigned int try, delay = QLISP_REINIT_DELAY_MS;
+	bool was_dead;
+	int ret;
+
+	mutex_lock(&ha->chip_mutex);
+	spin_lock_irq(ha->lock);
+	ha->reset_pending = false;
+	was_dead = ha->dead;
+	spin_unlock_irq(ha->lock);
+	qlisp_halt_and_flush(ha, DID_RESET);
 
 	ha->stat_resets++;
 	for (try = 1; ; try++) {
@@ -1529,7 +1574,8 @@ static void qlisp_reset_work(struct work_struct *work)
 	bool pending;
 
 	spin_lock_irq(ha->lock);
-	pending = ha->reset_pending && !ha->removing;
+	/* resume re-initialises anyway */
+	pending = ha->reset_pending && !ha->removing && !ha->suspended;
 	spin_unlock_irq(ha->lock);
 	/* a host reset may have done the work already */
 	if (!pending)
@@ -1840,6 +1886,61 @@ static void qlisp_shutdown(struct pci_dev *pdev)
 		qlisp_stop(ha);
 }
 
+/*
+ * System sleep.  One pair of callbacks serves suspend to RAM (suspend,
+ * resume), hibernation (freeze, thaw; poweroff, restore) and their error
+ * paths: every one either stops the chip or brings it up from its reset,
+ * and after any of them the chip's state is unknown (S3 removed its power,
+ * the restore kernel may have driven it), so resume re-initialises it
+ * exactly as a host reset does.  The PCI core saves and restores the
+ * configuration space and picks the power state (the driver calls neither
+ * pci_save_state() nor pci_set_power_state(): the core would then leave
+ * the power state to it).
+ */
+static int qlisp_suspend(struct device *dev)
+{
+	struct qlisp_host *ha = dev_get_drvdata(dev);
+
+	spin_lock_irq(ha->lock);
+	ha->suspended = true;
+	spin_unlock_irq(ha->lock);
+	scsi_block_requests(ha->shost);
+	cancel_work_sync(&ha->reset_work);
+	mutex_lock(&ha->chip_mutex);
+	/*
+	 * The midlayer has quiesced the disks before their host: what is
+	 * still out gets the drain's time, then goes back to the queue to be
+	 * sent again after resume.
+	 */
+	if (qlisp_online(ha))
+		qlisp_drain(ha, -1, -1);
+	qlisp_halt_and_flush(ha, DID_REQUEUE);
+	mutex_unlock(&ha->chip_mutex);
+	return 0;
+}
+
+/*
+ * Bring the chip back from reset: firmware, NVRAM settings and every
+ * per-target parameter the driver holds in @set, rings, interrupts, a bus
+ * reset and markers (qlisp_reinit()), then let commands in again.  A chip
+ * that does not come back is out of service (DID_NO_CONNECT) and the error
+ * is passed to the PM core; the system resumes either way.
+ */
+static int qlisp_resume(struct device *dev)
+{
+	struct qlisp_host *ha = dev_get_drvdata(dev);
+	int ret;
+
+	ret = qlisp_reinit(ha);
+	spin_lock_irq(ha->lock);
+	ha->suspended = false;
+	spin_unlock_irq(ha->lock);
+	scsi_unblock_requests(ha->shost);
+	return ret;
+}
+
+static DEFINE_SIMPLE_DEV_PM_OPS(qlisp_pm_ops, qlisp_suspend, qlisp_resume);
+
 static const struct pci_device_id qlisp_pci_ids[] = {
 	{ PCI_DEVICE(PCI_VENDOR_ID_QLOGIC, PCI_DEVICE_ID_QLOGIC_ISP1020) },
 	{ }
@@ -1852,6 +1953,7 @@ static struct pci_driver qlisp_pci_driver = {
 	.probe		= qlisp_probe,
 	.remove		= qlisp_remove,
 	.shutdown	= qlisp_shutdown,
+	.driver.pm	= pm_sleep_ptr(&qlisp_pm_ops),
 };
 
 static int __init qlisp_init(void)
