@@ -88,6 +88,7 @@
 #define MBC_SET_ACTIVE_NEGATION	0x35
 #define MBC_SET_ASYNC_DATA_SETUP 0x36
 #define MBC_SET_PCI_CONTROL	0x37
+#define MBC_GET_TARGET_PARAMETERS 0x28
 #define MBC_SET_TARGET_PARAMETERS 0x38
 #define MBC_SET_DEVICE_QUEUE	0x39
 #define MBC_SET_FIRMWARE_FEATURES 0x4a
@@ -227,6 +228,8 @@ struct qlisp_status_entry {			/* type 3 */
 #define CS_DATA_OVERRUN		0x07
 #define CS_DATA_UNDERRUN	0x15
 #define CS_QUEUE_FULL		0x1c
+#define CS_WIDE_FAILED		0x1f	/* target refused WDTR */
+#define CS_SYNC_FAILED		0x20	/* target refused SDTR */
 
 #define SS_GOT_BUS		0x0100
 #define SS_GOT_TARGET		0x0200
@@ -303,6 +306,7 @@ struct qlisp_cmd_priv {
  *   @req_out, @req_posted, @marker_pending), the response ring (@rsp_out,
  *   @rsp_in and the entries' stamps), the handle table @cmds, @online,
  *   @dead, @intr_enabled, @mbox_dead, @reset_pending and @removing.
+ *   It also protects the negotiation fallback (@neg_off, @neg_update).
  *   It is taken with interrupts disabled in process context and plainly in
  *   the interrupt handler.  The midlayer also requires it around
  *   scsi_report_bus_reset().  Mailbox 4 (the doorbell) is written only
@@ -361,6 +365,15 @@ struct qlisp_host {
 	struct work_struct reset_work;
 	struct mutex chip_mutex;	/* one owner of the chip; see above */
 
+	/*
+	 * Negotiation fallback: TP_WIDE / TP_SYNC a target refused, left out
+	 * of its SET_TARGET_PARAMETERS until cleared through sysfs; targets
+	 * whose parameters @neg_work is to program again.
+	 */
+	u16 neg_off[QLISP_MAX_TARGETS];
+	u16 neg_update;
+	struct work_struct neg_work;
+
 	/* statistics (sysfs) */
 	unsigned long stat_intrs;
 	unsigned long stat_responses;
@@ -372,6 +385,8 @@ struct qlisp_host {
 	unsigned long stat_rsp_bad_index;	/* impossible mailbox 5 reads */
 	unsigned long stat_mbox_timeouts;
 	unsigned long stat_reinit_retries;
+	unsigned long stat_neg_rejects;	/* completions 0x1f / 0x20 */
+	unsigned long stat_neg_fallbacks;
 };
 
 static inline u16 qlisp_rd(struct qlisp_host *ha, unsigned int reg)

@@ -578,6 +578,24 @@ static int qlisp_start_fw(struct qlisp_host *ha)
 	return 0;
 }
 
+/*
+ * The transfer parameters of target @t: its settings, less what it refused
+ * to negotiate (@neg_off).  Caller holds @chip_mutex.
+ */
+static int qlisp_set_target_params(struct qlisp_host *ha, unsigned int t)
+{
+	struct qlisp_target_settings *ts = &ha->set.tgt[t];
+	u16 flags = ts->flags << 8;
+
+	if (!ts->sync_period || !ts->sync_offset)
+		flags &= ~TP_SYNC;
+	spin_lock_irq(ha->lock);
+	flags &= ~ha->neg_off[t];
+	spin_unlock_irq(ha->lock);
+	return qlisp_mbox_simple(ha, MBC_SET_TARGET_PARAMETERS, t << 8, flags,
+				 ts->sync_offset << 8 | ts->sync_period);
+}
+
 /* Program the firmware's adapter, bus and device parameters. */
 static int qlisp_configure_fw(struct qlisp_host *ha)
 {
@@ -606,15 +624,10 @@ static int qlisp_configure_fw(struct qlisp_host *ha)
 				 fast_post ? FW_FEATURE_FAST_POST : 0, 0, 0);
 	for (t = 0; t < QLISP_MAX_TARGETS; t++) {
 		struct qlisp_target_settings *ts = &s->tgt[t];
-		u16 flags = ts->flags << 8;
 
 		if (t == s->initiator_id || !ts->enabled)
 			continue;
-		if (!ts->sync_period || !ts->sync_offset)
-			flags &= ~TP_SYNC;
-		ret |= qlisp_mbox_simple(ha, MBC_SET_TARGET_PARAMETERS, t << 8,
-					 flags, ts->sync_offset << 8 |
-					 ts->sync_period);
+		ret |= qlisp_set_target_params(ha, t);
 		for (l = 0; l < QLISP_MAX_LUNS; l++)
 			ret |= qlisp_mbox_simple(ha, MBC_SET_DEVICE_QUEUE,
 						 t << 8 | l,
@@ -923,6 +936,40 @@ static int qlisp_host_byte(struct qlisp_host *ha,
 	}
 }
 
+/*
+ * The command negotiated wide (status 0x1f) or sync (0x20) transfers and
+ * the target answered with MESSAGE REJECT: it runs narrow / async now.
+ * As FreeBSD's isp and sym53c8xx do, stop asking for what it refused:
+ * drop the bit from the target's parameters (the reset and the
+ * re-initialisation paths program it the same way from then on) and have
+ * the work program it.  The command itself is retried, unseen by the
+ * caller.  Once per target and kind; a second refusal of what the driver
+ * no longer asks for is an error.  Caller holds @ha->lock.
+ *
+ * Return: true if the command is to be retried.
+ */
+static bool qlisp_neg_refused(struct qlisp_host *ha, struct scsi_cmnd *cmd,
+			      u16 comp)
+{
+	unsigned int t = cmd->device->id;
+	u16 bit = comp == CS_WIDE_FAILED ? TP_WIDE : TP_SYNC;
+
+	lockdep_assert_held(ha->lock);
+	ha->stat_neg_rejects++;
+	if (t >= QLISP_MAX_TARGETS || (ha->neg_off[t] & bit))
+		return false;
+	ha->neg_off[t] |= bit;
+	ha->neg_update |= BIT(t);
+	ha->stat_neg_fallbacks++;
+	dev_info(&ha->pdev->dev,
+		 "target %u refused %s negotiation: now %s, command retried\n",
+		 t, bit == TP_WIDE ? "wide" : "sync",
+		 bit == TP_WIDE ? "narrow" : "async");
+	if (!ha->removing)
+		schedule_work(&ha->neg_work);
+	return true;
+}
+
 static void qlisp_status_entry(struct qlisp_host *ha,
 			       const struct qlisp_status_entry *st,
 			       struct qlisp_done *d)
@@ -949,6 +996,14 @@ static void qlisp_status_entry(struct qlisp_host *ha,
 	if (!cmd)
 		return;
 	comp = le16_to_cpu(st->comp_status);
+	if (!st->hdr.flags &&
+	    (comp == CS_WIDE_FAILED || comp == CS_SYNC_FAILED) &&
+	    qlisp_neg_refused(ha, cmd, comp)) {
+		/* requeued without using up one of the command's retries */
+		cmd->result = DID_REQUEUE << 16;
+		qlisp_finish(d, cmd);
+		return;
+	}
 	sstat = le16_to_cpu(st->scsi_status) & 0xff;
 	state = le16_to_cpu(st->state_flags);
 	host = qlisp_host_byte(ha, st, cmd);
@@ -1521,6 +1576,25 @@ static int qlisp_eh_host_reset(struct scsi_cmnd *cmd)
 	return qlisp_reinit(ha) ? FAILED : SUCCESS;
 }
 
+/* Program the parameters of the targets that refused a negotiation. */
+static void qlisp_neg_work(struct work_struct *work)
+{
+	struct qlisp_host *ha = container_of(work, struct qlisp_host,
+					     neg_work);
+	unsigned long mask;
+	unsigned int t;
+
+	mutex_lock(&ha->chip_mutex);
+	spin_lock_irq(ha->lock);
+	/* offline, the re-initialisation programs every target anyway */
+	mask = ha->online && !ha->removing ? ha->neg_update : 0;
+	ha->neg_update = 0;
+	spin_unlock_irq(ha->lock);
+	for_each_set_bit(t, &mask, QLISP_MAX_TARGETS)
+		qlisp_set_target_params(ha, t);
+	mutex_unlock(&ha->chip_mutex);
+}
+
 static void qlisp_reset_work(struct work_struct *work)
 {
 	struct qlisp_host *ha = container_of(work, struct qlisp_host,
@@ -1616,20 +1690,96 @@ static ssize_t stats_show(struct device *dev, struct device_attribute *attr,
 	struct qlisp_host *ha = qlisp_dev_to_ha(dev);
 
 	return sysfs_emit(buf,
-			  "interrupts=%lu responses=%lu host_busy=%lu bad_handles=%lu resets=%lu index_reads=%lu early_entries=%lu bad_indexes=%lu mbox_timeouts=%lu reinit_retries=%lu dead=%u\n",
+			  "interrupts=%lu responses=%lu host_busy=%lu bad_handles=%lu resets=%lu index_reads=%lu early_entries=%lu bad_indexes=%lu mbox_timeouts=%lu reinit_retries=%lu dead=%u neg_rejects=%lu neg_fallbacks=%lu\n",
 			  ha->stat_intrs, ha->stat_responses, ha->stat_busy,
 			  ha->stat_bad_handles, ha->stat_resets,
 			  ha->stat_rsp_index_reads, ha->stat_rsp_early,
 			  ha->stat_rsp_bad_index, ha->stat_mbox_timeouts,
-			  ha->stat_reinit_retries, READ_ONCE(ha->dead));
+			  ha->stat_reinit_retries, READ_ONCE(ha->dead),
+			  ha->stat_neg_rejects, ha->stat_neg_fallbacks);
 }
 static DEVICE_ATTR_RO(stats);
+
+/*
+ * transfer: per enabled target, what the driver asks for (wide, sync and
+ * the offset/period from NVRAM or the defaults), what the target refused
+ * and what the firmware says the last negotiation settled on
+ * (GET_TARGET_PARAMETERS).  Writing a target number forgets what that
+ * target refused: its next command negotiates everything again.
+ */
+static ssize_t transfer_show(struct device *dev,
+			     struct device_attribute *attr, char *buf)
+{
+	struct qlisp_host *ha = qlisp_dev_to_ha(dev);
+	struct qlisp_settings *s = &ha->set;
+	ssize_t len = 0;
+	unsigned int t;
+	bool online;
+	int ret;
+
+	ret = mutex_lock_interruptible(&ha->chip_mutex);
+	if (ret)
+		return ret;
+	for (t = 0; t < QLISP_MAX_TARGETS; t++) {
+		struct qlisp_target_settings *ts = &s->tgt[t];
+		u16 mb[ISP_NMBOX] = { MBC_GET_TARGET_PARAMETERS, t << 8 };
+		u16 want = ts->flags << 8, off;
+
+		if (t == s->initiator_id || !ts->enabled)
+			continue;
+		spin_lock_irq(ha->lock);
+		off = ha->neg_off[t];
+		online = ha->online;
+		spin_unlock_irq(ha->lock);
+		len += sysfs_emit_at(buf, len, "%u want=%s,%s refused=%s",
+				     t, want & TP_WIDE ? "wide" : "narrow",
+				     want & TP_SYNC ? "sync" : "async",
+				     !off ? "none" : off == TP_WIDE ? "wide" :
+				     off == TP_SYNC ? "sync" : "wide,sync");
+		if (online &&
+		    !qlisp_mbox(ha, mb, 0x03, 0x0f, QLISP_MBOX_TIMEOUT_MS))
+			len += sysfs_emit_at(buf, len,
+					     " now=%s,%s offset=%u period=%u\n",
+					     mb[2] & TP_WIDE ? "wide" : "narrow",
+					     mb[2] & TP_SYNC ? "sync" : "async",
+					     mb[3] >> 8, mb[3] & 0xff);
+		else
+			len += sysfs_emit_at(buf, len, " now=unknown\n");
+	}
+	mutex_unlock(&ha->chip_mutex);
+	return len;
+}
+
+static ssize_t transfer_store(struct device *dev,
+			      struct device_attribute *attr, const char *buf,
+			      size_t count)
+{
+	struct qlisp_host *ha = qlisp_dev_to_ha(dev);
+	unsigned int t;
+	int ret;
+
+	ret = kstrtouint(buf, 0, &t);
+	if (ret)
+		return ret;
+	if (t >= QLISP_MAX_TARGETS)
+		return -EINVAL;
+	spin_lock_irq(ha->lock);
+	ha->neg_off[t] = 0;
+	ha->neg_update |= BIT(t);
+	if (!ha->removing)
+		schedule_work(&ha->neg_work);
+	spin_unlock_irq(ha->lock);
+	flush_work(&ha->neg_work);
+	return count;
+}
+static DEVICE_ATTR_RW(transfer);
 
 static struct attribute *qlisp_host_attrs[] = {
 	&dev_attr_fw_version.attr,
 	&dev_attr_chip_revision.attr,
 	&dev_attr_nvram.attr,
 	&dev_attr_stats.attr,
+	&dev_attr_transfer.attr,
 	NULL
 };
 ATTRIBUTE_GROUPS(qlisp_host);
@@ -1705,6 +1855,7 @@ static int qlisp_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	init_completion(&ha->mbox_done);
 	init_waitqueue_head(&ha->drain_wq);
 	INIT_WORK(&ha->reset_work, qlisp_reset_work);
+	INIT_WORK(&ha->neg_work, qlisp_neg_work);
 
 	ret = -ENOMEM;
 	ha->req_ring = dma_alloc_coherent(&pdev->dev,
@@ -1778,6 +1929,7 @@ err_irq:
 	spin_unlock_irq(ha->lock);
 	qlisp_disable_intr(ha);
 	cancel_work_sync(&ha->reset_work);
+	cancel_work_sync(&ha->neg_work);
 	qlisp_halt_chip(ha);
 	free_irq(pdev->irq, ha);
 err_free:
@@ -1802,6 +1954,7 @@ static void qlisp_stop(struct qlisp_host *ha)
 	ha->removing = true;
 	spin_unlock_irq(ha->lock);
 	cancel_work_sync(&ha->reset_work);
+	cancel_work_sync(&ha->neg_work);
 	mutex_lock(&ha->chip_mutex);
 	spin_lock_irq(ha->lock);
 	ha->online = false;
