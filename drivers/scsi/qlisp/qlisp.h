@@ -40,6 +40,15 @@
 #define ISP_REG_SIZE		0x100
 
 #define CONF0_REV_MASK		0x000f
+/* CONF0 hardware revisions (FreeBSD isp, qlogicisp) */
+#define ISP_REV_1020		1
+#define ISP_REV_1020A		2
+#define ISP_REV_1040		3
+#define ISP_REV_1040A		4
+#define ISP_REV_1040B		5
+#define ISP_REV_1040C		6
+#define ISP_RISC_PSR		0xa0	/* RISC processor status (paused) */
+#define RISC_PSR_PCI_ULTRA	0x0080	/* the chip can run Fast-20 */
 #define CONF1_BURST		0x0004
 #define CONF1_FIFO_SHIFT	4
 #define ICR_SOFT_RESET		0x0001
@@ -359,6 +368,8 @@ struct qlisp_host {
 	bool fw_from_file;
 	u8 fw_major, fw_minor, fw_micro;
 	u16 chip_rev;
+	bool ultra;		/* Fast-20 capable (RISC PSR) */
+	u8 clock_mhz;		/* for SET_CLOCK_RATE */
 	u16 fw_max_cmds;
 	struct qlisp_settings set;
 

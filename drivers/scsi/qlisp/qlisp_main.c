@@ -336,6 +336,62 @@ static void qlisp_read_nvram(struct qlisp_host *ha)
 		s->bus_reset_delay = 30;
 }
 
+/* The 1020 class: 1020, 1020A, and what FreeBSD takes for one (unknown). */
+static bool qlisp_is_1020(struct qlisp_host *ha)
+{
+	return ha->chip_rev < ISP_REV_1040 || ha->chip_rev > ISP_REV_1040C;
+}
+
+/* Pre-A 1020 and 1040 silicon has mailboxes 0-5 only. */
+static bool qlisp_six_mailboxes(struct qlisp_host *ha)
+{
+	return ha->chip_rev == ISP_REV_1020 || ha->chip_rev == ISP_REV_1040;
+}
+
+/*
+ * Tell the chip revisions apart as FreeBSD's isp does: the revision from
+ * BIU CONF0, Ultra (Fast-20) capability from the RISC processor status
+ * read while the RISC is paused (1040B and 1040C; some 1020A), the RISC
+ * clock from both (40 MHz on the 1020 class unless it is Ultra capable,
+ * else 60 MHz).  Probe time, before the chip is reset and brought up.
+ */
+static void qlisp_identify_chip(struct qlisp_host *ha)
+{
+	ha->chip_rev = qlisp_rd(ha, ISP_CONF0) & CONF0_REV_MASK;
+	qlisp_wr(ha, ISP_HCCR, HCCR_PAUSE_RISC);
+	ha->ultra = qlisp_rd(ha, ISP_RISC_PSR) & RISC_PSR_PCI_ULTRA;
+	ha->clock_mhz = qlisp_is_1020(ha) && !ha->ultra ? 40 : 60;
+}
+
+/*
+ * Fit the settings to the chip revision: async data setup 6 clocks on the
+ * 1020 class and at least 9 on the 1040 family (FreeBSD); on a chip that
+ * cannot run Fast-20, Fast-10 (period factor 25, offset 12) by default
+ * and never a shorter period than Fast-10 from the NVRAM.
+ */
+static void qlisp_fit_settings(struct qlisp_host *ha)
+{
+	struct qlisp_settings *s = &ha->set;
+	int t;
+
+	if (qlisp_is_1020(ha))
+		s->async_setup = 6;
+	else if (s->async_setup < 9)
+		s->async_setup = 9;
+	if (ha->ultra)
+		return;
+	for (t = 0; t < QLISP_MAX_TARGETS; t++) {
+		struct qlisp_target_settings *ts = &s->tgt[t];
+
+		if (!s->nvram_valid) {
+			ts->sync_period = 25;
+			ts->sync_offset = 12;
+		} else if (ts->sync_period && ts->sync_period < 25) {
+			ts->sync_period = 25;
+		}
+	}
+}
+
 /* ------------------------------------------------------------------ */
 /* Firmware                                                            */
 /* ------------------------------------------------------------------ */
@@ -457,7 +513,10 @@ static int qlisp_reset_chip(struct qlisp_host *ha)
 	ha->mbox_dead = false;
 	spin_unlock_irq(ha->lock);
 
-	conf1 = ha->set.fifo_threshold << CONF1_FIFO_SHIFT | CONF1_BURST;
+	/* the 1040A's FIFO threshold is broken: burst enable only */
+	conf1 = CONF1_BURST;
+	if (ha->chip_rev != ISP_REV_1040A)
+		conf1 |= ha->set.fifo_threshold << CONF1_FIFO_SHIFT;
 	qlisp_wr(ha, ISP_CONF1, conf1);
 	qlisp_wr(ha, ISP_CDMA_CONF,
 		 qlisp_rd(ha, ISP_CDMA_CONF) | DMA_CONF_BURST);
@@ -518,14 +577,16 @@ static int qlisp_mailbox_test(struct qlisp_host *ha)
 		MBC_MAILBOX_REG_TEST, 0xaaaa, 0x5555, 0xaa55, 0x55aa,
 		0xa5a5, 0x5a5a, 0x2525
 	};
+	int n = qlisp_six_mailboxes(ha) ? 6 : ISP_NMBOX;
 	u16 mb[ISP_NMBOX];
 	int ret, i;
 
 	memcpy(mb, pat, sizeof(mb));
-	ret = qlisp_mbox(ha, mb, 0xff, 0xff, QLISP_MBOX_TIMEOUT_MS);
+	ret = qlisp_mbox(ha, mb, GENMASK(n - 1, 0), GENMASK(n - 1, 0),
+			 QLISP_MBOX_TIMEOUT_MS);
 	if (ret)
 		return ret;
-	for (i = 1; i < ISP_NMBOX; i++) {
+	for (i = 1; i < n; i++) {
 		if (mb[i] != pat[i]) {
 			dev_err(&ha->pdev->dev,
 				"mailbox %d test: wrote 0x%04x, read 0x%04x\n",
@@ -606,7 +667,7 @@ static int qlisp_configure_fw(struct qlisp_host *ha)
 			      s->retry_delay };
 	int t, l, ret = 0;
 
-	ret |= qlisp_mbox_simple(ha, MBC_SET_CLOCK_RATE, 60, 0, 0);
+	ret |= qlisp_mbox_simple(ha, MBC_SET_CLOCK_RATE, ha->clock_mhz, 0, 0);
 	ret |= qlisp_mbox_simple(ha, MBC_SET_INITIATOR_ID, s->initiator_id,
 				 0, 0);
 	ret |= qlisp_mbox_simple(ha, MBC_SET_SELECTION_TIMEOUT,
@@ -1651,22 +1712,50 @@ static ssize_t fw_version_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(fw_version);
 
-static ssize_t chip_revision_show(struct device *dev,
-				  struct device_attribute *attr, char *buf)
+static const char *qlisp_chip_name(struct qlisp_host *ha)
 {
 	static const char * const names[] = {
 		[1] = "ISP1020", [2] = "ISP1020A", [3] = "ISP1040",
 		[4] = "ISP1040A", [5] = "ISP1040B", [6] = "ISP1040C",
 	};
-	struct qlisp_host *ha = qlisp_dev_to_ha(dev);
 	const char *name = ha->chip_rev < ARRAY_SIZE(names) ?
 			   names[ha->chip_rev] : NULL;
 
+	return name ? name : "unknown";
+}
+
+static ssize_t chip_revision_show(struct device *dev,
+				  struct device_attribute *attr, char *buf)
+{
+	struct qlisp_host *ha = qlisp_dev_to_ha(dev);
+
 	return sysfs_emit(buf, "%s (CONF0 %u, PCI revision 0x%02x)\n",
-			  name ? name : "unknown", ha->chip_rev,
+			  qlisp_chip_name(ha), ha->chip_rev,
 			  ha->pdev->revision);
 }
 static DEVICE_ATTR_RO(chip_revision);
+
+/*
+ * chip_setup: what the driver chose for this chip revision (see
+ * qlisp_identify_chip() and qlisp_fit_settings()); the period and offset
+ * are those it asks of the initiator's lowest-numbered other target.
+ */
+static ssize_t chip_setup_show(struct device *dev,
+			       struct device_attribute *attr, char *buf)
+{
+	struct qlisp_host *ha = qlisp_dev_to_ha(dev);
+	struct qlisp_settings *s = &ha->set;
+	unsigned int t = s->initiator_id ? 0 : 1;
+
+	return sysfs_emit(buf,
+			  "chip=%s ultra=%u clock=%u mailboxes=%u fifo_threshold=%s async_setup=%u period=%u offset=%u\n",
+			  qlisp_chip_name(ha), ha->ultra, ha->clock_mhz,
+			  qlisp_six_mailboxes(ha) ? 6 : ISP_NMBOX,
+			  ha->chip_rev == ISP_REV_1040A ? "off" : "on",
+			  s->async_setup, s->tgt[t].sync_period,
+			  s->tgt[t].sync_offset);
+}
+static DEVICE_ATTR_RO(chip_setup);
 
 static ssize_t nvram_show(struct device *dev, struct device_attribute *attr,
 			  char *buf)
@@ -1731,9 +1820,11 @@ static ssize_t transfer_show(struct device *dev,
 		off = ha->neg_off[t];
 		online = ha->online;
 		spin_unlock_irq(ha->lock);
-		len += sysfs_emit_at(buf, len, "%u want=%s,%s refused=%s",
+		len += sysfs_emit_at(buf, len,
+				     "%u want=%s,%s offset=%u period=%u refused=%s",
 				     t, want & TP_WIDE ? "wide" : "narrow",
 				     want & TP_SYNC ? "sync" : "async",
+				     ts->sync_offset, ts->sync_period,
 				     !off ? "none" : off == TP_WIDE ? "wide" :
 				     off == TP_SYNC ? "sync" : "wide,sync");
 		if (online &&
@@ -1777,6 +1868,7 @@ static DEVICE_ATTR_RW(transfer);
 static struct attribute *qlisp_host_attrs[] = {
 	&dev_attr_fw_version.attr,
 	&dev_attr_chip_revision.attr,
+	&dev_attr_chip_setup.attr,
 	&dev_attr_nvram.attr,
 	&dev_attr_stats.attr,
 	&dev_attr_transfer.attr,
@@ -1874,8 +1966,9 @@ static int qlisp_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		goto err_free;
 	}
 	qlisp_wr(ha, ISP_ICR, 0);
-	ha->chip_rev = qlisp_rd(ha, ISP_CONF0) & CONF0_REV_MASK;
+	qlisp_identify_chip(ha);
 	qlisp_read_nvram(ha);
+	qlisp_fit_settings(ha);
 	shost->this_id = ha->set.initiator_id;
 	shost->max_id = QLISP_MAX_TARGETS;
 	shost->max_lun = QLISP_MAX_LUNS;
@@ -1908,7 +2001,7 @@ static int qlisp_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	pci_set_drvdata(pdev, ha);
 	dev_info(&pdev->dev,
 		 "%s, firmware %u.%02u.%02u (%s), SCSI ID %u, NVRAM %s, IRQ %d\n",
-		 ha->chip_rev == 5 ? "ISP1040B" : "ISP1020/1040",
+		 qlisp_chip_name(ha),
 		 ha->fw_major, ha->fw_minor, ha->fw_micro,
 		 ha->fw_from_file ? QLISP_FW_NAME : "ROM",
 		 ha->set.initiator_id,

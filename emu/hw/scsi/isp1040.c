@@ -442,6 +442,7 @@ struct ISPState {
     uint32_t prop_offer_sync;       /* x-offer-sync */
     uint32_t prop_reject_wide;      /* x-reject-wide */
     uint32_t prop_reject_sync;      /* x-reject-sync */
+    uint8_t prop_revision;          /* revision: BIU CONF0 value */
     ISPNegState neg[ISP_MAX_BUSES][ISP_MAX_TARGETS];
     uint64_t stat_negotiations;
 
@@ -731,6 +732,40 @@ static void isp_reset_wait(ISPState *s)
 #define CS_WIDE_FAILED      0x1f
 #define CS_SYNC_FAILED      0x20
 
+/*
+ * Chip revisions (property "revision", the BIU CONF0 value; the PCI
+ * revision ID is set to the same number, a model choice: no source maps
+ * one onto the other).  1 ISP1020, 2 1020A, 3 1040, 4 1040A, 5 1040B,
+ * 6 1040C (FreeBSD isp, qlogicisp).  What differs where a driver can tell:
+ * - Ultra (Fast-20) only on the 1040B and 1040C: RISC PSR bit 0x0080 reads
+ *   set there (FreeBSD tests it), and elsewhere negotiation goes no faster
+ *   than Fast-10 (period factor 25) whatever the host asks for;
+ * - pre-A 1020 and 1040 have mailboxes 0-5 only: mailbox 6 and 7 read 0
+ *   and ignore writes;
+ * - the 1040A's CONF1 FIFO threshold is broken: drivers program only the
+ *   burst bit there, and a threshold written is logged as a guest error.
+ */
+#define ISP_REV_1020        1
+#define ISP_REV_1040        3
+#define ISP_REV_1040A       4
+#define ISP_REV_1040B       5
+#define ISP_REV_1040C       6
+#define R_RISC_PSR          0xa0
+#define RISC_PSR_PCI_ULTRA  0x0080
+#define CONF1_FIFO_MASK     0x0070
+#define ISP_FAST10_PERIOD   25
+
+static bool isp_rev_ultra(ISPState *s)
+{
+    return s->prop_revision >= ISP_REV_1040B;
+}
+
+static bool isp_rev_has_mbox(ISPState *s, int n)
+{
+    return n < 6 || (s->prop_revision != ISP_REV_1020 &&
+                     s->prop_revision != ISP_REV_1040);
+}
+
 /* A reset of @busno (-1: all) / @target (-1: all): async narrow again. */
 static void isp_neg_reset(ISPState *s, int busno, int target)
 {
@@ -774,7 +809,8 @@ static void isp_negotiate(ISPState *s, ISPRequest *r)
         if (want_sync && (s->prop_reject_sync & bit)) {
             r->neg_comp = r->neg_comp ? r->neg_comp : CS_SYNC_FAILED;
         } else if (want_sync && (s->prop_offer_sync & bit)) {
-            period = MAX(tp->sync & 0xff, ISP_CHIP_MIN_PERIOD);
+            period = MAX(tp->sync & 0xff, isp_rev_ultra(s) ?
+                         ISP_CHIP_MIN_PERIOD : ISP_FAST10_PERIOD);
             offset = MIN(tp->sync >> 8, ISP_CHIP_MAX_OFFSET);
             n->sync = offset << 8 | period;
         }
@@ -2889,7 +2925,7 @@ static uint64_t isp_reg_read(void *opaque, hwaddr addr, unsigned size)
         val = s->chip->device_id;
         break;
     case R_CONF0:
-        val = s->chip->conf0;
+        val = s->prop_revision;
         break;
     case R_CONF1:
         val = s->conf1;
@@ -2911,7 +2947,9 @@ static uint64_t isp_reg_read(void *opaque, hwaddr addr, unsigned size)
         val = s->dma_regs[(addr - R_DMA_FIRST) / 2];
         break;
     case R_MBOX0 ... R_MBOX7:
-        val = s->mbox_out[(addr - R_MBOX0) / 2];
+        if (isp_rev_has_mbox(s, (addr - R_MBOX0) / 2)) {
+            val = s->mbox_out[(addr - R_MBOX0) / 2];
+        }
         break;
     case R_HCCR:
         if (!isp_sxp_selected(s)) {
@@ -2923,6 +2961,9 @@ static uint64_t isp_reg_read(void *opaque, hwaddr addr, unsigned size)
         /* SXP registers read as 0: never the dead-bus pattern 0x87ff */
         if (!isp_sxp_selected(s)) {
             val = s->risc_regs[(addr - R_RISC_FIRST) / 2];
+            if (addr == R_RISC_PSR && isp_rev_ultra(s)) {
+                val |= RISC_PSR_PCI_ULTRA;
+            }
         }
         break;
     default:
@@ -2992,6 +3033,11 @@ static void isp_reg_write(void *opaque, hwaddr addr, uint64_t data,
     trace_isp1040_reg_write(addr, val);
     switch (addr) {
     case R_CONF1:
+        if ((val & CONF1_FIFO_MASK) && s->prop_revision == ISP_REV_1040A) {
+            qemu_log_mask(LOG_GUEST_ERROR, "isp1040: FIFO threshold 0x%x "
+                          "written to a 1040A, whose FIFO threshold is "
+                          "broken\n", val & CONF1_FIFO_MASK);
+        }
         s->conf1 = val;
         break;
     case R_ICR:
@@ -3018,6 +3064,9 @@ static void isp_reg_write(void *opaque, hwaddr addr, uint64_t data,
     case R_MBOX0 ... R_MBOX7: {
         int n = (addr - R_MBOX0) / 2;
 
+        if (!isp_rev_has_mbox(s, n)) {
+            break;
+        }
         s->mbox_in[n] = val;
         if (n == 4 && s->queues_ok) {
             if (val >= s->req_len) {
@@ -3293,10 +3342,14 @@ static void isp_realize(PCIDevice *dev, Error **errp)
         error_setg(errp, "nvram must be valid, blank or corrupt");
         return;
     }
+    if (s->prop_revision < ISP_REV_1020 || s->prop_revision > ISP_REV_1040C) {
+        error_setg(errp, "revision must be 1 (ISP1020) .. 6 (ISP1040C)");
+        return;
+    }
     s->chip = &isp_chip_1040b;
     dev->config[PCI_INTERRUPT_PIN] = 1;
     dev->config[PCI_LATENCY_TIMER] = 0x40;
-    dev->config[PCI_REVISION_ID] = s->chip->pci_revision;
+    dev->config[PCI_REVISION_ID] = s->prop_revision;
 
     memory_region_init_io(&s->io, obj, &isp_reg_ops, s, "isp1040-io",
                           ISP_REG_SIZE);
@@ -3387,6 +3440,7 @@ static ISPProperty isp_properties[] = {
                        0xffffffff),
     DEFINE_PROP_UINT32("x-reject-wide", ISPState, prop_reject_wide, 0),
     DEFINE_PROP_UINT32("x-reject-sync", ISPState, prop_reject_sync, 0),
+    DEFINE_PROP_UINT8("revision", ISPState, prop_revision, ISP_REV_1040B),
     ISP_PROPS_END
 };
 
