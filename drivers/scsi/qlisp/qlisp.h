@@ -312,8 +312,8 @@ struct qlisp_cmd_priv {
  *   and bus reset), holds it for the whole operation, mailbox commands,
  *   markers and drains included.  It is taken before @mbox_mutex.
  * - @lock (the Scsi_Host's host_lock) protects the request ring (@req_in,
- *   @req_out, @req_posted, @marker_pending), the response ring (@rsp_out,
- *   @rsp_in and the entries' stamps), the handle table @cmds, @online,
+ *   @req_out, @req_posted, @marker_pending, @marker_rejects), the response
+ *   ring (@rsp_out, @rsp_in and the entries' stamps), the handle table @cmds, @online,
  *   @dead, @intr_enabled, @mbox_dead, @reset_pending and @removing.
  *   It also protects the negotiation fallback (@neg_off, @neg_update).
  *   It is taken with interrupts disabled in process context and plainly in
@@ -347,6 +347,7 @@ struct qlisp_host {
 	u16 rsp_out;		/* next entry we consume */
 	u16 rsp_in;		/* response-in as last read from mailbox 5 */
 	bool marker_pending;
+	u8 marker_rejects;	/* rejected markers in a row (resent) */
 	bool online;
 	bool dead;		/* re-initialisation failed for good */
 	bool intr_enabled;

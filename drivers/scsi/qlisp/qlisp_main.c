@@ -35,6 +35,8 @@
 /* re-initialisation attempts, the first retry after 100 ms, doubling */
 #define QLISP_REINIT_TRIES	6
 #define QLISP_REINIT_DELAY_MS	100
+/* markers sent again after the firmware rejected one, in a row */
+#define QLISP_MARKER_RESENDS	3
 
 static char *firmware = "auto";
 module_param(firmware, charp, 0444);
@@ -1031,6 +1033,22 @@ static bool qlisp_neg_refused(struct qlisp_host *ha, struct scsi_cmnd *cmd,
 	return true;
 }
 
+/*
+ * A rejected entry without a handle may have been a marker, which the
+ * firmware did not act on: it may hold commands until one comes.  Send a
+ * sync-all marker again (harmless after a rejected continuation), a
+ * bounded number of times until a command completes.  Caller holds
+ * @ha->lock.
+ */
+static void qlisp_marker_rejected(struct qlisp_host *ha)
+{
+	lockdep_assert_held(ha->lock);
+	if (ha->marker_rejects < QLISP_MARKER_RESENDS) {
+		ha->marker_rejects++;
+		ha->marker_pending = true;
+	}
+}
+
 static void qlisp_status_entry(struct qlisp_host *ha,
 			       const struct qlisp_status_entry *st,
 			       struct qlisp_done *d)
@@ -1051,11 +1069,25 @@ static void qlisp_status_entry(struct qlisp_host *ha,
 				     "%s response entry type 0x%x (flags 0x%x)\n",
 				     st->hdr.flags ? "rejected" : "unexpected",
 				     st->hdr.type, st->hdr.flags);
+		if (st->hdr.flags)
+			qlisp_marker_rejected(ha);
+		return;
+	}
+	/*
+	 * The firmware may hand a rejected entry back as a status entry with
+	 * the entry's own bytes 4-7: zero for a marker or continuation.
+	 */
+	if (st->hdr.flags && !st->handle) {
+		dev_warn_ratelimited(&ha->pdev->dev,
+				     "rejected response entry without a handle (flags 0x%x)\n",
+				     st->hdr.flags);
+		qlisp_marker_rejected(ha);
 		return;
 	}
 	cmd = qlisp_take_handle(ha, le32_to_cpu(st->handle));
 	if (!cmd)
 		return;
+	ha->marker_rejects = 0;
 	comp = le16_to_cpu(st->comp_status);
 	if (!st->hdr.flags &&
 	    (comp == CS_WIDE_FAILED || comp == CS_SYNC_FAILED) &&

@@ -485,6 +485,7 @@ struct ISPState {
     uint32_t f_lba_shift;
     uint32_t f_flip_read;   /* chained reads get one byte flipped */
     uint32_t f_zero_resid;  /* underruns reported complete, residual 0 */
+    uint32_t f_reject_marker;   /* markers handed back with error flags */
     int f_seltimeout;       /* target that does not answer, or -1 */
     uint32_t f_status_count;
     uint8_t f_status;
@@ -2105,7 +2106,15 @@ static void isp_process_requests(ISPState *s)
             isp_start_command(s, ents, count);
             break;
         case ET_MARKER:
-            isp_marker(s, head);
+            if (s->f_reject_marker) {
+                /* fault: rejected as firmware does, handed back unused */
+                s->f_reject_marker--;
+                s->stat_faults++;
+                trace_isp1040_fault("reject-marker", ldl_le_p(&head[4]));
+                isp_reject(s, head, EF_BAD_HEADER, CS_COMPLETE, 0);
+            } else {
+                isp_marker(s, head);
+            }
             count = 1;
             break;
         default:
@@ -3147,6 +3156,8 @@ static const MemoryRegionOps isp_reg_ops = {
  * flip-read N       the next N reads of more than 4 segments (chained
  *                   through continuation entries) get a byte flipped
  * zero-resid N      the next N underruns are reported complete, resid 0
+ * reject-marker N   the next N marker entries are handed back with error
+ *                   flags (bad header) and not acted on
  * clear             disarm everything
  * Reading the property shows what is still armed.
  */
@@ -3272,9 +3283,12 @@ static bool isp_fault_parse(ISPState *s, const char *cmd, Error **errp)
         s->f_flip_read = a[0];
     } else if (!strcmp(w[0], "zero-resid") && n == 1) {
         s->f_zero_resid = a[0];
+    } else if (!strcmp(w[0], "reject-marker") && n == 1) {
+        s->f_reject_marker = a[0];
     } else if (!strcmp(w[0], "clear") && n == 0) {
         s->f_drop_write = s->f_wrong_lba = 0;
         s->f_flip_read = s->f_zero_resid = 0;
+        s->f_reject_marker = 0;
         s->f_swallow = s->f_fail_aborts = s->f_fail_resets = 0;
         s->f_status_count = s->f_sense_count = 0;
         s->f_underrun_count = s->f_corrupt_count = 0;
