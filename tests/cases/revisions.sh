@@ -14,7 +14,9 @@
 #    on the 1040A, set elsewhere, burst on;
 # 4. what the firmware negotiated with the disk (GET_TARGET_PARAMETERS, the
 #    transfer attribute) is the driver's period and offset;
-# 5. fio writes and verifies the adapter's disk.
+# 5. fio writes and verifies the adapter's disk;
+# 6. reloaded with firmware=rom, every adapter runs the ROM firmware with a
+#    256-entry request ring, and fio verifies each disk.
 . /qlisp/lib.sh
 is_qlisp || { pass "qlisp's chip set-up only (driver $VMT_DRIVER)"; exit 0; }
 driver_loaded || must load_driver
@@ -49,7 +51,7 @@ for hd in /sys/class/scsi_host/host*; do
 	pci=$(readlink -f "$hd/device/..")
 	[ "$(cat "$pci/revision")" = "$(printf '0x%02x' "$conf0")" ] ||
 		fail "host$h: PCI revision $(cat "$pci/revision"), CONF0 $conf0"
-	exp="chip=$chip ${w% *}"
+	exp="chip=$chip ${w% *} request_ring=1024"
 	[ "$setup" = "$exp" ] || fail "host$h: chip_setup '$setup', want '$exp'"
 	# CONF1's low byte (burst, FIFO threshold) through the I/O BAR (the
 	# driver maps the memory BAR, which IO_STRICT_DEVMEM keeps from us)
@@ -77,6 +79,7 @@ for hd in /sys/class/scsi_host/host*; do
 	p=${exp#*period=}
 	p=${p%% *}
 	o=${exp#*offset=}
+	o=${o%% *}
 	got=$(sed -n 's/^0 .* now=\([a-z]*,[a-z]*\) offset=\([0-9]*\) period=\([0-9]*\)$/\1 \2 \3/p' "$hd/transfer")
 	[ "$got" = "narrow,sync $o $p" ] || fail "host$h ($chip): negotiated '$got', want 'narrow,sync $o $p'"
 	# and the driver asked the firmware for no more than that
@@ -87,5 +90,29 @@ for hd in /sys/class/scsi_host/host*; do
 		fail "$(fio_why rev$h)"
 done
 [ "$n" -eq 6 ] || fail "$n qlisp adapters, want 6 (seen:$seen)"
+
+# with the chip's ROM firmware (which may be old) the request ring is the
+# 256 entries FreeBSD's isp and qla1280 use on this family
+must rmmod "$VMT_DRIVER"
+# shellcheck disable=SC2046
+run modprobe "$VMT_DRIVER" firmware=rom $(echo "${VMT_MODARGS:-}" | tr ':' ' ') ||
+	fail "modprobe $VMT_DRIVER firmware=rom failed"
+wait_disks 90 || fail "disks did not come back with the ROM firmware"
+m=0
+for hd in /sys/class/scsi_host/host*; do
+	[ "$(cat "$hd/proc_name")" = "$VMT_PROC" ] || continue
+	h=${hd##*/host}
+	fw=$(cat "$hd/fw_version")
+	setup=$(cat "$hd/chip_setup")
+	case $fw in *rom) ;; *) fail "host$h runs '$fw', not the ROM firmware" ;; esac
+	case $setup in *" request_ring=256") ;; *) fail "host$h with ROM firmware: $setup" ;; esac
+	dev=/dev/$(ls /sys/class/scsi_disk/$h:0:0:0/device/block 2>/dev/null)
+	[ -b "$dev" ] || fail "host$h: no disk with the ROM firmware"
+	fio_pass rom$h --name=rom$h --filename="$dev" --ioengine=libaio \
+		--iodepth=32 --direct=1 --rw=randrw --bs=4k --size=4m ||
+		fail "$(fio_why rom$h)"
+	m=$((m + 1))
+done
+[ "$m" -eq 6 ] || fail "$m adapters with the ROM firmware, want 6"
 check_dmesg_clean
-pass "six revisions:$seen; each set up, negotiated and verified as expected"
+pass "six revisions:$seen; each set up, negotiated and verified as expected; ROM firmware with a 256-entry ring verified on each"

@@ -247,6 +247,7 @@ struct qlisp_status_entry {			/* type 3 */
 
 /* ---- Driver limits ---- */
 #define QLISP_REQ_LEN		1024	/* request ring entries */
+#define QLISP_ROM_REQ_LEN	256	/* ... used with the ROM firmware */
 #define QLISP_RSP_LEN		256	/* response ring entries */
 #define QLISP_MAX_TARGETS	16
 #define QLISP_MAX_LUNS		8
@@ -341,6 +342,7 @@ struct qlisp_host {
 	dma_addr_t req_dma;
 	void *rsp_ring;
 	dma_addr_t rsp_dma;
+	u16 req_len;		/* entries in use, set at ring init */
 	u16 req_in;		/* next entry we fill */
 	u16 req_out;		/* firmware's request-out, as last known */
 	u16 req_posted;		/* request-in as last written to the chip */

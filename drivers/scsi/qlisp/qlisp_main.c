@@ -716,11 +716,18 @@ static void qlisp_rsp_stamp_all(struct qlisp_host *ha)
 
 static int qlisp_init_rings(struct qlisp_host *ha)
 {
-	u16 mb[ISP_NMBOX] = { MBC_INIT_REQUEST_QUEUE, QLISP_REQ_LEN,
+	u16 mb[ISP_NMBOX] = { MBC_INIT_REQUEST_QUEUE, 0,
 			      upper_16_bits(ha->req_dma),
 			      lower_16_bits(ha->req_dma), 0 };
 	int ret;
 
+	/*
+	 * The chip's ROM firmware may be old: give it the 256 entries
+	 * FreeBSD's isp and qla1280 use on this family; the loaded firmware
+	 * gets the whole ring.  Offline: no command is in the ring.
+	 */
+	ha->req_len = ha->fw_from_file ? QLISP_REQ_LEN : QLISP_ROM_REQ_LEN;
+	mb[1] = ha->req_len;
 	memset(ha->req_ring, 0, QLISP_REQ_LEN * QLISP_ENTRY_SIZE);
 	memset(ha->rsp_ring, 0, QLISP_RSP_LEN * QLISP_ENTRY_SIZE);
 	qlisp_rsp_stamp_all(ha);
@@ -1780,12 +1787,12 @@ static ssize_t chip_setup_show(struct device *dev,
 	unsigned int t = s->initiator_id ? 0 : 1;
 
 	return sysfs_emit(buf,
-			  "chip=%s ultra=%u clock=%u mailboxes=%u fifo_threshold=%s async_setup=%u period=%u offset=%u\n",
+			  "chip=%s ultra=%u clock=%u mailboxes=%u fifo_threshold=%s async_setup=%u period=%u offset=%u request_ring=%u\n",
 			  qlisp_chip_name(ha), ha->ultra, ha->clock_mhz,
 			  qlisp_six_mailboxes(ha) ? 6 : ISP_NMBOX,
 			  ha->chip_rev == ISP_REV_1040A ? "off" : "on",
 			  s->async_setup, s->tgt[t].sync_period,
-			  s->tgt[t].sync_offset);
+			  s->tgt[t].sync_offset, ha->req_len);
 }
 static DEVICE_ATTR_RO(chip_setup);
 
@@ -1980,6 +1987,7 @@ static int qlisp_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	init_waitqueue_head(&ha->drain_wq);
 	INIT_WORK(&ha->reset_work, qlisp_reset_work);
 	INIT_WORK(&ha->neg_work, qlisp_neg_work);
+	ha->req_len = QLISP_REQ_LEN;
 
 	ret = -ENOMEM;
 	ha->req_ring = dma_alloc_coherent(&pdev->dev,
