@@ -33,6 +33,9 @@ test_isp_malformed.py) and checks one behaviour:
                    longer than 32 bytes cut to 32, opcode filter, count
   9 initiator-id   a disk at the chip's own SCSI ID is never selected
                    (completion 0x01); SET_INITIATOR_ID moves the chip
+ 10 revisions      per revision property value: CONF0 and PCI revision,
+                   the RISC PSR Ultra bit, mailboxes 6/7 on the pre-A parts,
+                   no faster than Fast-10 without Ultra
 
 The virtual clock only moves on clock_step under qtest, so delays are
 stepped explicitly.  Usage: test_isp_realism.py [--qemu BIN] [--only 1,3]
@@ -895,6 +898,57 @@ def case_initiator_id(t):
               M.fmt_ent(r))
 
 
+# ---- 10: chip revisions (property "revision") -------------------------------
+def case_revisions(t):
+    """Per revision: CONF0 and the PCI revision ID; RISC PSR Ultra bit on
+    the 1040B/C only; mailboxes 6 and 7 absent on the pre-A 1020/1040 (read
+    0, writes ignored, the register test echoes 0 there); negotiation no
+    faster than Fast-10 without Ultra, whatever the host asks for."""
+    res = t.res
+    for rev in range(1, 7):
+        ultra = rev >= 5
+        six = rev in (1, 3)
+        vm, isp = start_vm(t, "revision=%d" % rev)
+        res.check("rev %d: CONF0 reads %d" % (rev, rev),
+                  isp.r(0x04) == rev, "0x%04x" % isp.r(0x04))
+        res.check("rev %d: PCI revision ID %d" % (rev, rev),
+                  isp.q.pci_cfg_read(isp.bdf, 0x08, 1) == rev)
+        isp.w(0xC0, 0x2000)                 # pause the RISC
+        psr = isp.r(0xA0)
+        isp.w(0xC0, 0x3000)                 # release
+        res.check("rev %d: PSR Ultra bit %s" % (rev, "set" if ultra else
+                                                "clear"),
+                  bool(psr & 0x0080) == ultra, "0x%04x" % psr)
+        out = isp.mbox({0: 0x06, 1: 0x1111, 2: 0x2222, 3: 0x3333,
+                        4: 0x4444, 5: 0x5555, 6: 0x6666, 7: 0x7777})
+        # (mb4/mb5 are the live queue pointers once the queues run)
+        got = [out[i] for i in (0, 1, 2, 3, 6, 7)]
+        want = [0x4000, 0x1111, 0x2222, 0x3333] + \
+            ([0, 0] if six else [0x6666, 0x7777])
+        res.check("rev %d: register test echoes %s" %
+                  (rev, "mb1-3, mb6/7 read 0" if six else "mb1-3, mb6/7"),
+                  got == want, str([hex(x) for x in got]))
+        lba = t.rng.randrange(8192)
+        d0 = write_pattern(t, isp, 0, lba, 1, 0x7000 + rev)
+        set_tp(isp, 0, 0x9000, 8 << 8 | 12)     # the host asks Fast-20
+        neg_read(t, isp, 0, lba, d0, 0x7010 + rev, "rev %d: negotiating" % rev,
+                 CS_COMPLETE, SF_NEG | SF_SYNC)
+        sync = 0x080C if ultra else 0x0819
+        res.check("rev %d: negotiated 0x%04x" % (rev, sync),
+                  get_tp(isp, 0)[2] == sync, "0x%04x" % get_tp(isp, 0)[2])
+        vm.cleanup()
+        t.vms.remove(vm)
+    try:
+        vm = QEMU(t.qemu, ["-L", "/usr/share/seabios", "-L",
+                           "/usr/share/qemu",
+                           "-device", "isp1040,id=hba,revision=7"])
+    except QEMUGone as e:
+        res.check("revision=7 refused", "revision must be" in str(e), str(e))
+    else:
+        t.vms.append(vm)
+        res.check("revision=7 refused", False, "QEMU started")
+
+
 CASES = [
     (1, "rsp-in-delay", case_rsp_delay),
     (2, "markers", case_markers),
@@ -905,6 +959,7 @@ CASES = [
     (7, "chip-class", case_chip_class),
     (8, "sense-bytes", case_sense_bytes),
     (9, "initiator-id", case_initiator_id),
+    (10, "revisions", case_revisions),
 ]
 
 

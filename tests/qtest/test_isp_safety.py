@@ -584,6 +584,9 @@ def case_fault_prop(t):
          "wrong-lba %d/%d" % (a[13], a[14])),
         ("flip-read %d" % a[15], "flip-read %d" % a[15]),
         ("zero-resid %d" % a[0], "zero-resid %d" % a[0]),
+        ("reject-marker %d" % a[1], "reject-marker %d" % a[1]),
+        ("sense-bytes %d 0x28 700000000000000a00000000%02x00"
+         % (a[2], a[3] & 0xFF), "sense-bytes %d/40/16" % a[2]),
     ]
     rng.shuffle(kinds)
     for w, shown in kinds:
@@ -596,7 +599,8 @@ def case_fault_prop(t):
     text = get()
     zero = ["swallow 0", "fail-aborts 0", "fail-resets 0", "seltimeout -1",
             "irq-lost 0", "drop-write 0", "wrong-lba 0/", "flip-read 0",
-            "zero-resid 0", "underrun %d/0" % a[9], "corrupt c/0"]
+            "zero-resid 0", "underrun %d/0" % a[9], "corrupt c/0",
+            "reject-marker 0", "sense-bytes 0/"]
     res.check("after clear every kind reads disarmed",
               all((" " + text).find(" " + z) >= 0 for z in zero), text)
 

@@ -40,6 +40,15 @@
 #define ISP_REG_SIZE		0x100
 
 #define CONF0_REV_MASK		0x000f
+/* CONF0 hardware revisions (FreeBSD isp, qlogicisp) */
+#define ISP_REV_1020		1
+#define ISP_REV_1020A		2
+#define ISP_REV_1040		3
+#define ISP_REV_1040A		4
+#define ISP_REV_1040B		5
+#define ISP_REV_1040C		6
+#define ISP_RISC_PSR		0xa0	/* RISC processor status (paused) */
+#define RISC_PSR_PCI_ULTRA	0x0080	/* the chip can run Fast-20 */
 #define CONF1_BURST		0x0004
 #define CONF1_FIFO_SHIFT	4
 #define ICR_SOFT_RESET		0x0001
@@ -88,6 +97,7 @@
 #define MBC_SET_ACTIVE_NEGATION	0x35
 #define MBC_SET_ASYNC_DATA_SETUP 0x36
 #define MBC_SET_PCI_CONTROL	0x37
+#define MBC_GET_TARGET_PARAMETERS 0x28
 #define MBC_SET_TARGET_PARAMETERS 0x38
 #define MBC_SET_DEVICE_QUEUE	0x39
 #define MBC_SET_FIRMWARE_FEATURES 0x4a
@@ -227,6 +237,8 @@ struct qlisp_status_entry {			/* type 3 */
 #define CS_DATA_OVERRUN		0x07
 #define CS_DATA_UNDERRUN	0x15
 #define CS_QUEUE_FULL		0x1c
+#define CS_WIDE_FAILED		0x1f	/* target refused WDTR */
+#define CS_SYNC_FAILED		0x20	/* target refused SDTR */
 
 #define SS_GOT_BUS		0x0100
 #define SS_GOT_TARGET		0x0200
@@ -235,6 +247,7 @@ struct qlisp_status_entry {			/* type 3 */
 
 /* ---- Driver limits ---- */
 #define QLISP_REQ_LEN		1024	/* request ring entries */
+#define QLISP_ROM_REQ_LEN	256	/* ... used with the ROM firmware */
 #define QLISP_RSP_LEN		256	/* response ring entries */
 #define QLISP_MAX_TARGETS	16
 #define QLISP_MAX_LUNS		8
@@ -300,10 +313,11 @@ struct qlisp_cmd_priv {
  *   and bus reset), holds it for the whole operation, mailbox commands,
  *   markers and drains included.  It is taken before @mbox_mutex.
  * - @lock (the Scsi_Host's host_lock) protects the request ring (@req_in,
- *   @req_out, @req_posted, @marker_pending), the response ring (@rsp_out,
- *   @rsp_in and the entries' stamps), the handle table @cmds, @online,
- *   @dead, @intr_enabled, @mbox_dead, @reset_pending, @removing and
- *   @suspended.
+ *   @req_out, @req_posted, @marker_pending, @marker_rejects), the response
+ *   ring (@rsp_out, @rsp_in and the entries' stamps), the handle table @cmds,
+ *   @online, @dead, @intr_enabled, @mbox_dead, @reset_pending, @removing and
+ *   @suspended.  It also protects the negotiation fallback (@neg_off,
+ *   @neg_update).
  *   It is taken with interrupts disabled in process context and plainly in
  *   the interrupt handler.  The midlayer also requires it around
  *   scsi_report_bus_reset().  Mailbox 4 (the doorbell) is written only
@@ -331,12 +345,14 @@ struct qlisp_host {
 	dma_addr_t req_dma;
 	void *rsp_ring;
 	dma_addr_t rsp_dma;
+	u16 req_len;		/* entries in use, set at ring init */
 	u16 req_in;		/* next entry we fill */
 	u16 req_out;		/* firmware's request-out, as last known */
 	u16 req_posted;		/* request-in as last written to the chip */
 	u16 rsp_out;		/* next entry we consume */
 	u16 rsp_in;		/* response-in as last read from mailbox 5 */
 	bool marker_pending;
+	u8 marker_rejects;	/* rejected markers in a row (resent) */
 	bool online;
 	bool dead;		/* re-initialisation failed for good */
 	bool intr_enabled;
@@ -360,11 +376,22 @@ struct qlisp_host {
 	bool fw_from_file;
 	u8 fw_major, fw_minor, fw_micro;
 	u16 chip_rev;
+	bool ultra;		/* Fast-20 capable (RISC PSR) */
+	u8 clock_mhz;		/* for SET_CLOCK_RATE */
 	u16 fw_max_cmds;
 	struct qlisp_settings set;
 
 	struct work_struct reset_work;
 	struct mutex chip_mutex;	/* one owner of the chip; see above */
+
+	/*
+	 * Negotiation fallback: TP_WIDE / TP_SYNC a target refused, left out
+	 * of its SET_TARGET_PARAMETERS until cleared through sysfs; targets
+	 * whose parameters @neg_work is to program again.
+	 */
+	u16 neg_off[QLISP_MAX_TARGETS];
+	u16 neg_update;
+	struct work_struct neg_work;
 
 	/* statistics (sysfs) */
 	unsigned long stat_intrs;
@@ -377,6 +404,8 @@ struct qlisp_host {
 	unsigned long stat_rsp_bad_index;	/* impossible mailbox 5 reads */
 	unsigned long stat_mbox_timeouts;
 	unsigned long stat_reinit_retries;
+	unsigned long stat_neg_rejects;	/* completions 0x1f / 0x20 */
+	unsigned long stat_neg_fallbacks;
 };
 
 static inline u16 qlisp_rd(struct qlisp_host *ha, unsigned int reg)

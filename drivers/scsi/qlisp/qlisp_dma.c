@@ -30,14 +30,14 @@ static void *qlisp_req_entry(struct qlisp_host *ha, unsigned int idx)
 static void qlisp_req_advance(struct qlisp_host *ha)
 {
 	ha->req_in++;
-	if (ha->req_in == QLISP_REQ_LEN)
+	if (ha->req_in == ha->req_len)
 		ha->req_in = 0;
 }
 
 /* Entries free between request-in and request-out as last known. */
 static unsigned int qlisp_req_room(struct qlisp_host *ha)
 {
-	return (ha->req_out + QLISP_REQ_LEN - ha->req_in - 1) % QLISP_REQ_LEN;
+	return (ha->req_out + ha->req_len - ha->req_in - 1) % ha->req_len;
 }
 
 /**
@@ -80,7 +80,7 @@ bool qlisp_req_reserve(struct qlisp_host *ha, unsigned int n)
 	if (qlisp_req_room(ha) >= n)
 		return true;
 	out = qlisp_rd(ha, ISP_MBOX(4));
-	if (out >= QLISP_REQ_LEN) {
+	if (out >= ha->req_len) {
 		dev_warn_ratelimited(&ha->pdev->dev,
 				     "request-out index %u out of range\n", out);
 		return false;
@@ -104,8 +104,8 @@ void qlisp_req_retired(struct qlisp_host *ha, u16 end)
 	unsigned int ahead, used;
 
 	lockdep_assert_held(ha->lock);
-	ahead = (end + QLISP_REQ_LEN - ha->req_out) % QLISP_REQ_LEN;
-	used = (ha->req_in + QLISP_REQ_LEN - ha->req_out) % QLISP_REQ_LEN;
+	ahead = (end + ha->req_len - ha->req_out) % ha->req_len;
+	used = (ha->req_in + ha->req_len - ha->req_out) % ha->req_len;
 	if (!ahead || ahead > used)
 		return;
 	ha->req_out = end;

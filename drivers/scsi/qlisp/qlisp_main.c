@@ -37,6 +37,8 @@
 /* re-initialisation attempts, the first retry after 100 ms, doubling */
 #define QLISP_REINIT_TRIES	6
 #define QLISP_REINIT_DELAY_MS	100
+/* markers sent again after the firmware rejected one, in a row */
+#define QLISP_MARKER_RESENDS	3
 
 static char *firmware = "auto";
 module_param(firmware, charp, 0444);
@@ -338,6 +340,62 @@ static void qlisp_read_nvram(struct qlisp_host *ha)
 		s->bus_reset_delay = 30;
 }
 
+/* The 1020 class: 1020, 1020A, and what FreeBSD takes for one (unknown). */
+static bool qlisp_is_1020(struct qlisp_host *ha)
+{
+	return ha->chip_rev < ISP_REV_1040 || ha->chip_rev > ISP_REV_1040C;
+}
+
+/* Pre-A 1020 and 1040 silicon has mailboxes 0-5 only. */
+static bool qlisp_six_mailboxes(struct qlisp_host *ha)
+{
+	return ha->chip_rev == ISP_REV_1020 || ha->chip_rev == ISP_REV_1040;
+}
+
+/*
+ * Tell the chip revisions apart as FreeBSD's isp does: the revision from
+ * BIU CONF0, Ultra (Fast-20) capability from the RISC processor status
+ * read while the RISC is paused (1040B and 1040C; some 1020A), the RISC
+ * clock from both (40 MHz on the 1020 class unless it is Ultra capable,
+ * else 60 MHz).  Probe time, before the chip is reset and brought up.
+ */
+static void qlisp_identify_chip(struct qlisp_host *ha)
+{
+	ha->chip_rev = qlisp_rd(ha, ISP_CONF0) & CONF0_REV_MASK;
+	qlisp_wr(ha, ISP_HCCR, HCCR_PAUSE_RISC);
+	ha->ultra = qlisp_rd(ha, ISP_RISC_PSR) & RISC_PSR_PCI_ULTRA;
+	ha->clock_mhz = qlisp_is_1020(ha) && !ha->ultra ? 40 : 60;
+}
+
+/*
+ * Fit the settings to the chip revision: async data setup 6 clocks on the
+ * 1020 class and at least 9 on the 1040 family (FreeBSD); on a chip that
+ * cannot run Fast-20, Fast-10 (period factor 25, offset 12) by default
+ * and never a shorter period than Fast-10 from the NVRAM.
+ */
+static void qlisp_fit_settings(struct qlisp_host *ha)
+{
+	struct qlisp_settings *s = &ha->set;
+	int t;
+
+	if (qlisp_is_1020(ha))
+		s->async_setup = 6;
+	else if (s->async_setup < 9)
+		s->async_setup = 9;
+	if (ha->ultra)
+		return;
+	for (t = 0; t < QLISP_MAX_TARGETS; t++) {
+		struct qlisp_target_settings *ts = &s->tgt[t];
+
+		if (!s->nvram_valid) {
+			ts->sync_period = 25;
+			ts->sync_offset = 12;
+		} else if (ts->sync_period && ts->sync_period < 25) {
+			ts->sync_period = 25;
+		}
+	}
+}
+
 /* ------------------------------------------------------------------ */
 /* Firmware                                                            */
 /* ------------------------------------------------------------------ */
@@ -487,7 +545,10 @@ static int qlisp_reset_chip(struct qlisp_host *ha)
 	ha->mbox_dead = false;
 	spin_unlock_irq(ha->lock);
 
-	conf1 = ha->set.fifo_threshold << CONF1_FIFO_SHIFT | CONF1_BURST;
+	/* the 1040A's FIFO threshold is broken: burst enable only */
+	conf1 = CONF1_BURST;
+	if (ha->chip_rev != ISP_REV_1040A)
+		conf1 |= ha->set.fifo_threshold << CONF1_FIFO_SHIFT;
 	qlisp_wr(ha, ISP_CONF1, conf1);
 	qlisp_wr(ha, ISP_CDMA_CONF,
 		 qlisp_rd(ha, ISP_CDMA_CONF) | DMA_CONF_BURST);
@@ -547,14 +608,16 @@ static int qlisp_mailbox_test(struct qlisp_host *ha)
 		MBC_MAILBOX_REG_TEST, 0xaaaa, 0x5555, 0xaa55, 0x55aa,
 		0xa5a5, 0x5a5a, 0x2525
 	};
+	int n = qlisp_six_mailboxes(ha) ? 6 : ISP_NMBOX;
 	u16 mb[ISP_NMBOX];
 	int ret, i;
 
 	memcpy(mb, pat, sizeof(mb));
-	ret = qlisp_mbox(ha, mb, 0xff, 0xff, QLISP_MBOX_TIMEOUT_MS);
+	ret = qlisp_mbox(ha, mb, GENMASK(n - 1, 0), GENMASK(n - 1, 0),
+			 QLISP_MBOX_TIMEOUT_MS);
 	if (ret)
 		return ret;
-	for (i = 1; i < ISP_NMBOX; i++) {
+	for (i = 1; i < n; i++) {
 		if (mb[i] != pat[i]) {
 			dev_err(&ha->pdev->dev,
 				"mailbox %d test: wrote 0x%04x, read 0x%04x\n",
@@ -607,6 +670,24 @@ static int qlisp_start_fw(struct qlisp_host *ha)
 	return 0;
 }
 
+/*
+ * The transfer parameters of target @t: its settings, less what it refused
+ * to negotiate (@neg_off).  Caller holds @chip_mutex.
+ */
+static int qlisp_set_target_params(struct qlisp_host *ha, unsigned int t)
+{
+	struct qlisp_target_settings *ts = &ha->set.tgt[t];
+	u16 flags = ts->flags << 8;
+
+	if (!ts->sync_period || !ts->sync_offset)
+		flags &= ~TP_SYNC;
+	spin_lock_irq(ha->lock);
+	flags &= ~ha->neg_off[t];
+	spin_unlock_irq(ha->lock);
+	return qlisp_mbox_simple(ha, MBC_SET_TARGET_PARAMETERS, t << 8, flags,
+				 ts->sync_offset << 8 | ts->sync_period);
+}
+
 /* Program the firmware's adapter, bus and device parameters. */
 static int qlisp_configure_fw(struct qlisp_host *ha)
 {
@@ -617,7 +698,7 @@ static int qlisp_configure_fw(struct qlisp_host *ha)
 			      s->retry_delay };
 	int t, l, ret = 0;
 
-	ret |= qlisp_mbox_simple(ha, MBC_SET_CLOCK_RATE, 60, 0, 0);
+	ret |= qlisp_mbox_simple(ha, MBC_SET_CLOCK_RATE, ha->clock_mhz, 0, 0);
 	ret |= qlisp_mbox_simple(ha, MBC_SET_INITIATOR_ID, s->initiator_id,
 				 0, 0);
 	ret |= qlisp_mbox_simple(ha, MBC_SET_SELECTION_TIMEOUT,
@@ -635,15 +716,10 @@ static int qlisp_configure_fw(struct qlisp_host *ha)
 				 fast_post ? FW_FEATURE_FAST_POST : 0, 0, 0);
 	for (t = 0; t < QLISP_MAX_TARGETS; t++) {
 		struct qlisp_target_settings *ts = &s->tgt[t];
-		u16 flags = ts->flags << 8;
 
 		if (t == s->initiator_id || !ts->enabled)
 			continue;
-		if (!ts->sync_period || !ts->sync_offset)
-			flags &= ~TP_SYNC;
-		ret |= qlisp_mbox_simple(ha, MBC_SET_TARGET_PARAMETERS, t << 8,
-					 flags, ts->sync_offset << 8 |
-					 ts->sync_period);
+		ret |= qlisp_set_target_params(ha, t);
 		for (l = 0; l < QLISP_MAX_LUNS; l++)
 			ret |= qlisp_mbox_simple(ha, MBC_SET_DEVICE_QUEUE,
 						 t << 8 | l,
@@ -669,11 +745,18 @@ static void qlisp_rsp_stamp_all(struct qlisp_host *ha)
 
 static int qlisp_init_rings(struct qlisp_host *ha)
 {
-	u16 mb[ISP_NMBOX] = { MBC_INIT_REQUEST_QUEUE, QLISP_REQ_LEN,
+	u16 mb[ISP_NMBOX] = { MBC_INIT_REQUEST_QUEUE, 0,
 			      upper_16_bits(ha->req_dma),
 			      lower_16_bits(ha->req_dma), 0 };
 	int ret;
 
+	/*
+	 * The chip's ROM firmware may be old: give it the 256 entries
+	 * FreeBSD's isp and qla1280 use on this family; the loaded firmware
+	 * gets the whole ring.  Offline: no command is in the ring.
+	 */
+	ha->req_len = ha->fw_from_file ? QLISP_REQ_LEN : QLISP_ROM_REQ_LEN;
+	mb[1] = ha->req_len;
 	memset(ha->req_ring, 0, QLISP_REQ_LEN * QLISP_ENTRY_SIZE);
 	memset(ha->rsp_ring, 0, QLISP_RSP_LEN * QLISP_ENTRY_SIZE);
 	qlisp_rsp_stamp_all(ha);
@@ -952,6 +1035,56 @@ static int qlisp_host_byte(struct qlisp_host *ha,
 	}
 }
 
+/*
+ * The command negotiated wide (status 0x1f) or sync (0x20) transfers and
+ * the target answered with MESSAGE REJECT: it runs narrow / async now.
+ * As FreeBSD's isp and sym53c8xx do, stop asking for what it refused:
+ * drop the bit from the target's parameters (the reset and the
+ * re-initialisation paths program it the same way from then on) and have
+ * the work program it.  The command itself is retried, unseen by the
+ * caller.  Once per target and kind; a second refusal of what the driver
+ * no longer asks for is an error.  Caller holds @ha->lock.
+ *
+ * Return: true if the command is to be retried.
+ */
+static bool qlisp_neg_refused(struct qlisp_host *ha, struct scsi_cmnd *cmd,
+			      u16 comp)
+{
+	unsigned int t = cmd->device->id;
+	u16 bit = comp == CS_WIDE_FAILED ? TP_WIDE : TP_SYNC;
+
+	lockdep_assert_held(ha->lock);
+	ha->stat_neg_rejects++;
+	if (t >= QLISP_MAX_TARGETS || (ha->neg_off[t] & bit))
+		return false;
+	ha->neg_off[t] |= bit;
+	ha->neg_update |= BIT(t);
+	ha->stat_neg_fallbacks++;
+	dev_info(&ha->pdev->dev,
+		 "target %u refused %s negotiation: now %s, command retried\n",
+		 t, bit == TP_WIDE ? "wide" : "sync",
+		 bit == TP_WIDE ? "narrow" : "async");
+	if (!ha->removing)
+		schedule_work(&ha->neg_work);
+	return true;
+}
+
+/*
+ * A rejected entry without a handle may have been a marker, which the
+ * firmware did not act on: it may hold commands until one comes.  Send a
+ * sync-all marker again (harmless after a rejected continuation), a
+ * bounded number of times until a command completes.  Caller holds
+ * @ha->lock.
+ */
+static void qlisp_marker_rejected(struct qlisp_host *ha)
+{
+	lockdep_assert_held(ha->lock);
+	if (ha->marker_rejects < QLISP_MARKER_RESENDS) {
+		ha->marker_rejects++;
+		ha->marker_pending = true;
+	}
+}
+
 static void qlisp_status_entry(struct qlisp_host *ha,
 			       const struct qlisp_status_entry *st,
 			       struct qlisp_done *d)
@@ -972,12 +1105,34 @@ static void qlisp_status_entry(struct qlisp_host *ha,
 				     "%s response entry type 0x%x (flags 0x%x)\n",
 				     st->hdr.flags ? "rejected" : "unexpected",
 				     st->hdr.type, st->hdr.flags);
+		if (st->hdr.flags)
+			qlisp_marker_rejected(ha);
+		return;
+	}
+	/*
+	 * The firmware may hand a rejected entry back as a status entry with
+	 * the entry's own bytes 4-7: zero for a marker or continuation.
+	 */
+	if (st->hdr.flags && !st->handle) {
+		dev_warn_ratelimited(&ha->pdev->dev,
+				     "rejected response entry without a handle (flags 0x%x)\n",
+				     st->hdr.flags);
+		qlisp_marker_rejected(ha);
 		return;
 	}
 	cmd = qlisp_take_handle(ha, le32_to_cpu(st->handle));
 	if (!cmd)
 		return;
+	ha->marker_rejects = 0;
 	comp = le16_to_cpu(st->comp_status);
+	if (!st->hdr.flags &&
+	    (comp == CS_WIDE_FAILED || comp == CS_SYNC_FAILED) &&
+	    qlisp_neg_refused(ha, cmd, comp)) {
+		/* requeued without using up one of the command's retries */
+		cmd->result = DID_REQUEUE << 16;
+		qlisp_finish(d, cmd);
+		return;
+	}
 	sstat = le16_to_cpu(st->scsi_status) & 0xff;
 	state = le16_to_cpu(st->state_flags);
 	host = qlisp_host_byte(ha, st, cmd);
@@ -1566,6 +1721,25 @@ static int qlisp_eh_host_reset(struct scsi_cmnd *cmd)
 	return qlisp_reinit(ha) ? FAILED : SUCCESS;
 }
 
+/* Program the parameters of the targets that refused a negotiation. */
+static void qlisp_neg_work(struct work_struct *work)
+{
+	struct qlisp_host *ha = container_of(work, struct qlisp_host,
+					     neg_work);
+	unsigned long mask;
+	unsigned int t;
+
+	mutex_lock(&ha->chip_mutex);
+	spin_lock_irq(ha->lock);
+	/* offline, the re-initialisation programs every target anyway */
+	mask = ha->online && !ha->removing ? ha->neg_update : 0;
+	ha->neg_update = 0;
+	spin_unlock_irq(ha->lock);
+	for_each_set_bit(t, &mask, QLISP_MAX_TARGETS)
+		qlisp_set_target_params(ha, t);
+	mutex_unlock(&ha->chip_mutex);
+}
+
 static void qlisp_reset_work(struct work_struct *work)
 {
 	struct qlisp_host *ha = container_of(work, struct qlisp_host,
@@ -1623,22 +1797,50 @@ static ssize_t fw_version_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(fw_version);
 
-static ssize_t chip_revision_show(struct device *dev,
-				  struct device_attribute *attr, char *buf)
+static const char *qlisp_chip_name(struct qlisp_host *ha)
 {
 	static const char * const names[] = {
 		[1] = "ISP1020", [2] = "ISP1020A", [3] = "ISP1040",
 		[4] = "ISP1040A", [5] = "ISP1040B", [6] = "ISP1040C",
 	};
-	struct qlisp_host *ha = qlisp_dev_to_ha(dev);
 	const char *name = ha->chip_rev < ARRAY_SIZE(names) ?
 			   names[ha->chip_rev] : NULL;
 
+	return name ? name : "unknown";
+}
+
+static ssize_t chip_revision_show(struct device *dev,
+				  struct device_attribute *attr, char *buf)
+{
+	struct qlisp_host *ha = qlisp_dev_to_ha(dev);
+
 	return sysfs_emit(buf, "%s (CONF0 %u, PCI revision 0x%02x)\n",
-			  name ? name : "unknown", ha->chip_rev,
+			  qlisp_chip_name(ha), ha->chip_rev,
 			  ha->pdev->revision);
 }
 static DEVICE_ATTR_RO(chip_revision);
+
+/*
+ * chip_setup: what the driver chose for this chip revision (see
+ * qlisp_identify_chip() and qlisp_fit_settings()); the period and offset
+ * are those it asks of the initiator's lowest-numbered other target.
+ */
+static ssize_t chip_setup_show(struct device *dev,
+			       struct device_attribute *attr, char *buf)
+{
+	struct qlisp_host *ha = qlisp_dev_to_ha(dev);
+	struct qlisp_settings *s = &ha->set;
+	unsigned int t = s->initiator_id ? 0 : 1;
+
+	return sysfs_emit(buf,
+			  "chip=%s ultra=%u clock=%u mailboxes=%u fifo_threshold=%s async_setup=%u period=%u offset=%u request_ring=%u\n",
+			  qlisp_chip_name(ha), ha->ultra, ha->clock_mhz,
+			  qlisp_six_mailboxes(ha) ? 6 : ISP_NMBOX,
+			  ha->chip_rev == ISP_REV_1040A ? "off" : "on",
+			  s->async_setup, s->tgt[t].sync_period,
+			  s->tgt[t].sync_offset, ha->req_len);
+}
+static DEVICE_ATTR_RO(chip_setup);
 
 static ssize_t nvram_show(struct device *dev, struct device_attribute *attr,
 			  char *buf)
@@ -1662,20 +1864,99 @@ static ssize_t stats_show(struct device *dev, struct device_attribute *attr,
 	struct qlisp_host *ha = qlisp_dev_to_ha(dev);
 
 	return sysfs_emit(buf,
-			  "interrupts=%lu responses=%lu host_busy=%lu bad_handles=%lu resets=%lu index_reads=%lu early_entries=%lu bad_indexes=%lu mbox_timeouts=%lu reinit_retries=%lu dead=%u\n",
+			  "interrupts=%lu responses=%lu host_busy=%lu bad_handles=%lu resets=%lu index_reads=%lu early_entries=%lu bad_indexes=%lu mbox_timeouts=%lu reinit_retries=%lu dead=%u neg_rejects=%lu neg_fallbacks=%lu\n",
 			  ha->stat_intrs, ha->stat_responses, ha->stat_busy,
 			  ha->stat_bad_handles, ha->stat_resets,
 			  ha->stat_rsp_index_reads, ha->stat_rsp_early,
 			  ha->stat_rsp_bad_index, ha->stat_mbox_timeouts,
-			  ha->stat_reinit_retries, READ_ONCE(ha->dead));
+			  ha->stat_reinit_retries, READ_ONCE(ha->dead),
+			  ha->stat_neg_rejects, ha->stat_neg_fallbacks);
 }
 static DEVICE_ATTR_RO(stats);
+
+/*
+ * transfer: per enabled target, what the driver asks for (wide, sync and
+ * the offset/period from NVRAM or the defaults), what the target refused
+ * and what the firmware says the last negotiation settled on
+ * (GET_TARGET_PARAMETERS).  Writing a target number forgets what that
+ * target refused: its next command negotiates everything again.
+ */
+static ssize_t transfer_show(struct device *dev,
+			     struct device_attribute *attr, char *buf)
+{
+	struct qlisp_host *ha = qlisp_dev_to_ha(dev);
+	struct qlisp_settings *s = &ha->set;
+	ssize_t len = 0;
+	unsigned int t;
+	bool online;
+	int ret;
+
+	ret = mutex_lock_interruptible(&ha->chip_mutex);
+	if (ret)
+		return ret;
+	for (t = 0; t < QLISP_MAX_TARGETS; t++) {
+		struct qlisp_target_settings *ts = &s->tgt[t];
+		u16 mb[ISP_NMBOX] = { MBC_GET_TARGET_PARAMETERS, t << 8 };
+		u16 want = ts->flags << 8, off;
+
+		if (t == s->initiator_id || !ts->enabled)
+			continue;
+		spin_lock_irq(ha->lock);
+		off = ha->neg_off[t];
+		online = ha->online;
+		spin_unlock_irq(ha->lock);
+		len += sysfs_emit_at(buf, len,
+				     "%u want=%s,%s offset=%u period=%u refused=%s",
+				     t, want & TP_WIDE ? "wide" : "narrow",
+				     want & TP_SYNC ? "sync" : "async",
+				     ts->sync_offset, ts->sync_period,
+				     !off ? "none" : off == TP_WIDE ? "wide" :
+				     off == TP_SYNC ? "sync" : "wide,sync");
+		if (online &&
+		    !qlisp_mbox(ha, mb, 0x03, 0x0f, QLISP_MBOX_TIMEOUT_MS))
+			len += sysfs_emit_at(buf, len,
+					     " now=%s,%s offset=%u period=%u\n",
+					     mb[2] & TP_WIDE ? "wide" : "narrow",
+					     mb[2] & TP_SYNC ? "sync" : "async",
+					     mb[3] >> 8, mb[3] & 0xff);
+		else
+			len += sysfs_emit_at(buf, len, " now=unknown\n");
+	}
+	mutex_unlock(&ha->chip_mutex);
+	return len;
+}
+
+static ssize_t transfer_store(struct device *dev,
+			      struct device_attribute *attr, const char *buf,
+			      size_t count)
+{
+	struct qlisp_host *ha = qlisp_dev_to_ha(dev);
+	unsigned int t;
+	int ret;
+
+	ret = kstrtouint(buf, 0, &t);
+	if (ret)
+		return ret;
+	if (t >= QLISP_MAX_TARGETS)
+		return -EINVAL;
+	spin_lock_irq(ha->lock);
+	ha->neg_off[t] = 0;
+	ha->neg_update |= BIT(t);
+	if (!ha->removing)
+		schedule_work(&ha->neg_work);
+	spin_unlock_irq(ha->lock);
+	flush_work(&ha->neg_work);
+	return count;
+}
+static DEVICE_ATTR_RW(transfer);
 
 static struct attribute *qlisp_host_attrs[] = {
 	&dev_attr_fw_version.attr,
 	&dev_attr_chip_revision.attr,
+	&dev_attr_chip_setup.attr,
 	&dev_attr_nvram.attr,
 	&dev_attr_stats.attr,
+	&dev_attr_transfer.attr,
 	NULL
 };
 ATTRIBUTE_GROUPS(qlisp_host);
@@ -1751,6 +2032,8 @@ static int qlisp_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	init_completion(&ha->mbox_done);
 	init_waitqueue_head(&ha->drain_wq);
 	INIT_WORK(&ha->reset_work, qlisp_reset_work);
+	INIT_WORK(&ha->neg_work, qlisp_neg_work);
+	ha->req_len = QLISP_REQ_LEN;
 
 	ret = -ENOMEM;
 	ha->req_ring = dma_alloc_coherent(&pdev->dev,
@@ -1769,8 +2052,9 @@ static int qlisp_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		goto err_free;
 	}
 	qlisp_wr(ha, ISP_ICR, 0);
-	ha->chip_rev = qlisp_rd(ha, ISP_CONF0) & CONF0_REV_MASK;
+	qlisp_identify_chip(ha);
 	qlisp_read_nvram(ha);
+	qlisp_fit_settings(ha);
 	shost->this_id = ha->set.initiator_id;
 	shost->max_id = QLISP_MAX_TARGETS;
 	shost->max_lun = QLISP_MAX_LUNS;
@@ -1803,7 +2087,7 @@ static int qlisp_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	pci_set_drvdata(pdev, ha);
 	dev_info(&pdev->dev,
 		 "%s, firmware %u.%02u.%02u (%s), SCSI ID %u, NVRAM %s, IRQ %d\n",
-		 ha->chip_rev == 5 ? "ISP1040B" : "ISP1020/1040",
+		 qlisp_chip_name(ha),
 		 ha->fw_major, ha->fw_minor, ha->fw_micro,
 		 ha->fw_from_file ? QLISP_FW_NAME : "ROM",
 		 ha->set.initiator_id,
@@ -1824,6 +2108,7 @@ err_irq:
 	spin_unlock_irq(ha->lock);
 	qlisp_disable_intr(ha);
 	cancel_work_sync(&ha->reset_work);
+	cancel_work_sync(&ha->neg_work);
 	qlisp_halt_chip(ha);
 	free_irq(pdev->irq, ha);
 err_free:
@@ -1848,6 +2133,7 @@ static void qlisp_stop(struct qlisp_host *ha)
 	ha->removing = true;
 	spin_unlock_irq(ha->lock);
 	cancel_work_sync(&ha->reset_work);
+	cancel_work_sync(&ha->neg_work);
 	mutex_lock(&ha->chip_mutex);
 	spin_lock_irq(ha->lock);
 	ha->online = false;

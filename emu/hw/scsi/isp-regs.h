@@ -243,4 +243,27 @@
 #define CS_WIDE_FAILED      0x1f
 #define CS_SYNC_FAILED      0x20
 
+/*
+ * Chip revisions (property "revision", the BIU CONF0 value; the PCI
+ * revision ID is set to the same number, a model choice: no source maps
+ * one onto the other).  1 ISP1020, 2 1020A, 3 1040, 4 1040A, 5 1040B,
+ * 6 1040C (FreeBSD isp, qlogicisp).  What differs where a driver can tell:
+ * - Ultra (Fast-20) only on the 1040B and 1040C: RISC PSR bit 0x0080 reads
+ *   set there (FreeBSD tests it), and elsewhere negotiation goes no faster
+ *   than Fast-10 (period factor 25) whatever the host asks for;
+ * - pre-A 1020 and 1040 have mailboxes 0-5 only: mailbox 6 and 7 read 0
+ *   and ignore writes;
+ * - the 1040A's CONF1 FIFO threshold is broken: drivers program only the
+ *   burst bit there, and a threshold written is logged as a guest error.
+ */
+#define ISP_REV_1020        1
+#define ISP_REV_1040        3
+#define ISP_REV_1040A       4
+#define ISP_REV_1040B       5
+#define ISP_REV_1040C       6
+#define R_RISC_PSR          0xa0
+#define RISC_PSR_PCI_ULTRA  0x0080
+#define CONF1_FIFO_MASK     0x0070
+#define ISP_FAST10_PERIOD   25
+
 #endif

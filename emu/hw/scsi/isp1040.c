@@ -295,6 +295,7 @@ struct ISPState {
     uint32_t prop_offer_sync;       /* x-offer-sync */
     uint32_t prop_reject_wide;      /* x-reject-wide */
     uint32_t prop_reject_sync;      /* x-reject-sync */
+    uint8_t prop_revision;          /* revision: BIU CONF0 value */
     ISPNegState neg[ISP_MAX_BUSES][ISP_MAX_TARGETS];
     uint64_t stat_negotiations;
 
@@ -338,6 +339,7 @@ struct ISPState {
     uint32_t f_lba_shift;
     uint32_t f_flip_read;   /* chained reads get one byte flipped */
     uint32_t f_zero_resid;  /* underruns reported complete, residual 0 */
+    uint32_t f_reject_marker;   /* markers handed back with error flags */
     int f_seltimeout;       /* target that does not answer, or -1 */
     uint32_t f_status_count;
     uint8_t f_status;
@@ -595,6 +597,17 @@ static void isp_reset_wait(ISPState *s)
  * these as "no error, renegotiate without it").  The negotiating command
  * carries status flag 0x0080, and 0x0002 while the target runs sync.
  */
+static bool isp_rev_ultra(ISPState *s)
+{
+    return s->prop_revision >= ISP_REV_1040B;
+}
+
+static bool isp_rev_has_mbox(ISPState *s, int n)
+{
+    return n < 6 || (s->prop_revision != ISP_REV_1020 &&
+                     s->prop_revision != ISP_REV_1040);
+}
+
 /* A reset of @busno (-1: all) / @target (-1: all): async narrow again. */
 static void isp_neg_reset(ISPState *s, int busno, int target)
 {
@@ -638,7 +651,8 @@ static void isp_negotiate(ISPState *s, ISPRequest *r)
         if (want_sync && (s->prop_reject_sync & bit)) {
             r->neg_comp = r->neg_comp ? r->neg_comp : CS_SYNC_FAILED;
         } else if (want_sync && (s->prop_offer_sync & bit)) {
-            period = MAX(tp->sync & 0xff, s->chip->min_period);
+            period = MAX(tp->sync & 0xff, isp_rev_ultra(s) ?
+                         s->chip->min_period : ISP_FAST10_PERIOD);
             offset = MIN(tp->sync >> 8, s->chip->max_offset);
             n->sync = offset << 8 | period;
         }
@@ -1987,7 +2001,15 @@ static void isp_process_requests(ISPState *s)
             isp_start_command(s, ents, count);
             break;
         case ET_MARKER:
-            isp_marker(s, head);
+            if (s->f_reject_marker) {
+                /* fault: rejected as firmware does, handed back unused */
+                s->f_reject_marker--;
+                s->stat_faults++;
+                trace_isp1040_fault("reject-marker", ldl_le_p(&head[4]));
+                isp_reject(s, head, EF_BAD_HEADER, CS_COMPLETE, 0);
+            } else {
+                isp_marker(s, head);
+            }
             count = 1;
             break;
         default:
@@ -2820,7 +2842,7 @@ static uint64_t isp_reg_read(void *opaque, hwaddr addr, unsigned size)
         val = s->chip->device_id;
         break;
     case R_CONF0:
-        val = s->chip->conf0;
+        val = s->prop_revision;
         break;
     case R_CONF1:
         val = s->conf1;
@@ -2842,7 +2864,9 @@ static uint64_t isp_reg_read(void *opaque, hwaddr addr, unsigned size)
         val = s->dma_regs[(addr - R_DMA_FIRST) / 2];
         break;
     case R_MBOX0 ... R_MBOX7:
-        val = s->mbox_out[(addr - R_MBOX0) / 2];
+        if (isp_rev_has_mbox(s, (addr - R_MBOX0) / 2)) {
+            val = s->mbox_out[(addr - R_MBOX0) / 2];
+        }
         break;
     case R_HCCR:
         if (!isp_sxp_selected(s)) {
@@ -2854,6 +2878,9 @@ static uint64_t isp_reg_read(void *opaque, hwaddr addr, unsigned size)
         /* SXP registers read as 0: never the dead-bus pattern 0x87ff */
         if (!isp_sxp_selected(s)) {
             val = s->risc_regs[(addr - R_RISC_FIRST) / 2];
+            if (addr == R_RISC_PSR && isp_rev_ultra(s)) {
+                val |= RISC_PSR_PCI_ULTRA;
+            }
         }
         break;
     default:
@@ -2923,6 +2950,11 @@ static void isp_reg_write(void *opaque, hwaddr addr, uint64_t data,
     trace_isp1040_reg_write(addr, val);
     switch (addr) {
     case R_CONF1:
+        if ((val & CONF1_FIFO_MASK) && s->prop_revision == ISP_REV_1040A) {
+            qemu_log_mask(LOG_GUEST_ERROR, "isp1040: FIFO threshold 0x%x "
+                          "written to a 1040A, whose FIFO threshold is "
+                          "broken\n", val & CONF1_FIFO_MASK);
+        }
         s->conf1 = val;
         break;
     case R_ICR:
@@ -2949,6 +2981,9 @@ static void isp_reg_write(void *opaque, hwaddr addr, uint64_t data,
     case R_MBOX0 ... R_MBOX7: {
         int n = (addr - R_MBOX0) / 2;
 
+        if (!isp_rev_has_mbox(s, n)) {
+            break;
+        }
         s->mbox_in[n] = val;
         if (n == 4 && s->queues_ok) {
             if (val >= s->req_len) {
@@ -3035,6 +3070,8 @@ static const MemoryRegionOps isp_reg_ops = {
  * flip-read N       the next N reads of more than 4 segments (chained
  *                   through continuation entries) get a byte flipped
  * zero-resid N      the next N underruns are reported complete, resid 0
+ * reject-marker N   the next N marker entries are handed back with error
+ *                   flags (bad header) and not acted on
  * clear             disarm everything
  * Reading the property shows what is still armed, every kind above but the
  * one-shot bus-reset and system-error.
@@ -3207,9 +3244,12 @@ static bool isp_fault_parse(ISPState *s, const char *cmd, Error **errp)
         s->f_flip_read = a[0];
     } else if (!strcmp(w[0], "zero-resid") && n == 1) {
         s->f_zero_resid = a[0];
+    } else if (!strcmp(w[0], "reject-marker") && n == 1) {
+        s->f_reject_marker = a[0];
     } else if (!strcmp(w[0], "clear") && n == 0) {
         s->f_drop_write = s->f_wrong_lba = 0;
         s->f_flip_read = s->f_zero_resid = 0;
+        s->f_reject_marker = 0;
         s->f_swallow = s->f_fail_aborts = s->f_fail_resets = 0;
         s->f_status_count = s->f_sense_count = 0;
         s->f_rsense_count = 0;
@@ -3234,7 +3274,7 @@ static char *isp_fault_get(Object *obj, Error **errp)
                            "seltimeout %d status 0x%02x/%u sense %x/%02x/%02x/%u "
                            "underrun %u/%u corrupt %c/%u irq-lost %d "
                            "drop-write %u wrong-lba %u/%u flip-read %u "
-                           "zero-resid %u sense-bytes %u/%d/%u",
+                           "zero-resid %u sense-bytes %u/%d/%u reject-marker %u",
                            s->f_swallow, s->f_fail_aborts, s->f_fail_resets,
                            s->f_seltimeout, s->f_status, s->f_status_count,
                            s->f_sense[0], s->f_sense[1], s->f_sense[2],
@@ -3245,7 +3285,7 @@ static char *isp_fault_get(Object *obj, Error **errp)
                            s->f_drop_write, s->f_wrong_lba, s->f_lba_shift,
                            s->f_flip_read, s->f_zero_resid,
                            s->f_rsense_count, s->f_rsense_op,
-                           s->f_rsense_len);
+                           s->f_rsense_len, s->f_reject_marker);
 }
 
 static void isp_fault_set(Object *obj, const char *value, Error **errp)
@@ -3286,10 +3326,14 @@ static void isp_realize(PCIDevice *dev, Error **errp)
         error_setg(errp, "nvram must be valid, blank or corrupt");
         return;
     }
+    if (s->prop_revision < ISP_REV_1020 || s->prop_revision > ISP_REV_1040C) {
+        error_setg(errp, "revision must be 1 (ISP1020) .. 6 (ISP1040C)");
+        return;
+    }
     s->chip = ISP_BASE_GET_CLASS(s)->chip;
     dev->config[PCI_INTERRUPT_PIN] = 1;
     dev->config[PCI_LATENCY_TIMER] = 0x40;
-    dev->config[PCI_REVISION_ID] = s->chip->pci_revision;
+    dev->config[PCI_REVISION_ID] = s->prop_revision;
 
     memory_region_init_io(&s->io, obj, &isp_reg_ops, s, "isp1040-io",
                           ISP_REG_SIZE);
@@ -3385,6 +3429,7 @@ static ISPProperty isp_properties[] = {
                        0xffffffff),
     DEFINE_PROP_UINT32("x-reject-wide", ISPState, prop_reject_wide, 0),
     DEFINE_PROP_UINT32("x-reject-sync", ISPState, prop_reject_sync, 0),
+    DEFINE_PROP_UINT8("revision", ISPState, prop_revision, ISP_REV_1040B),
     ISP_PROPS_END
 };
 
@@ -4135,6 +4180,7 @@ static const VMStateDescription vmstate_isp = {
         VMSTATE_UINT32(f_underrun_count, ISPState),
         VMSTATE_UINT32(f_underrun, ISPState),
         VMSTATE_UINT32(f_corrupt_count, ISPState),
+        VMSTATE_UINT32(f_reject_marker, ISPState),
         VMSTATE_UINT32(f_rsense_count, ISPState),
         VMSTATE_INT32(f_rsense_op, ISPState),
         VMSTATE_UINT32(f_rsense_len, ISPState),
