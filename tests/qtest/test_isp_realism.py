@@ -50,7 +50,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qtestlib import QEMU, print_stderr, run_cases  # noqa: E402
+from qtestlib import QEMU, QEMUGone, print_stderr, run_cases  # noqa: E402
 import test_isp_malformed as M  # noqa: E402  (ISP helper, IOCB builders)
 
 HERE = os.path.dirname(os.path.abspath(__file__))

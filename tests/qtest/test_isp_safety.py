@@ -586,7 +586,7 @@ def case_fault_prop(t):
         ("zero-resid %d" % a[0], "zero-resid %d" % a[0]),
         ("reject-marker %d" % a[1], "reject-marker %d" % a[1]),
         ("sense-bytes %d 0x28 700000000000000a00000000%02x00"
-         % (a[2], a[3] & 0xFF), "sense-bytes %d/40/16" % a[2]),
+         % (a[2], a[3] & 0xFF), "sense-bytes %d/40/14" % a[2]),
     ]
     rng.shuffle(kinds)
     for w, shown in kinds:
