@@ -19,7 +19,9 @@ SUITE = {
     ],
     "cases": ["attach", "sg_basic", "sg_dd", "fio_verify", "ext4",
               "continuation", "qd32", "hotpath", "fio_jobs8", "sg_reset", "reload",
-              "rsp_index", "pci_rebind"],
+              "rsp_index", "pci_rebind",
+              # qlisp's module parameters and firmware file handling
+              "modparams"],
     "case_timeout": 240,
     "timeouts": {"attach": 150, "fio_verify": 360, "reload": 300},
     # above the sum of what the cases take (about 10 minutes warm)
