@@ -449,6 +449,10 @@ reset_begin() {
 		_v=$(qom_num "$_k") || fail "cannot read the model's $_k"
 		echo "$_v" >"/tmp/reset.$1.$_k"
 	done
+	for _d in $(all_disks); do
+		rm -f "/tmp/reset.$1.io$_d"
+		_sd=$(disk_sd "$_d") && io_count "$_sd" >"/tmp/reset.$1.io$_d"
+	done
 	echo "qlisp: reset-mark $CASE_TAG $1" >/dev/kmsg
 }
 # reset_grew NAME KEY: how much the model's counter KEY grew since
@@ -468,15 +472,28 @@ ua_count() {
 # reported (its status does not matter: a unit attention fails it)
 ua_touch() { _sg=$(disk_sg "$1") && /usr/bin/sg_turs "$_sg" >/dev/null 2>&1; }
 # expect_ua NAME DISK...: each disk reported a UNIT ATTENTION 29/xx since
-# reset_begin NAME (after a TEST UNIT READY if it had none yet)
+# reset_begin NAME (after a TEST UNIT READY if it had none yet).
+# qla1280 drops the sense of a CHECK CONDITION on a data command that moved
+# less than the command's underflow (the model moves nothing for it) and
+# returns DID_ERROR, which the midlayer retries: there the unit attention
+# shows only as qla1280's "Underflow detected - retrying command", which
+# names no LUN.  With qla1280 that line stands in for a disk that completed
+# block I/O after the reset; the disks the reset reached without I/O still
+# report theirs through the midlayer, on the TEST UNIT READY.
 expect_ua() {
 	_m=$1
 	shift
 	for _d in "$@"; do
 		[ "$(ua_count "$_m" "$_d")" -gt 0 ] && continue
 		ua_touch "$_d"
-		[ "$(ua_count "$_m" "$_d")" -gt 0 ] ||
-			fail "no UNIT ATTENTION (29/xx) from $(disk_hctl "$_d") after $_m"
+		[ "$(ua_count "$_m" "$_d")" -gt 0 ] && continue
+		if ! is_qlisp && [ -f "/tmp/reset.$_m.io$_d" ] && _sd=$(disk_sd "$_d") &&
+			[ "$(io_count "$_sd")" -gt "$(cat "/tmp/reset.$_m.io$_d")" ] &&
+			dmesg_since_mark "$_m" | grep -q 'scsi: Underflow detected - retrying command\.$'; then
+			say "$(disk_hctl "$_d"): unit attention hidden by qla1280 as an underflow retry"
+			continue
+		fi
+		fail "no UNIT ATTENTION (29/xx) from $(disk_hctl "$_d") after $_m"
 	done
 }
 # expect_no_ua NAME DISK...: no disk reported a UNIT ATTENTION since
