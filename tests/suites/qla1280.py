@@ -22,7 +22,8 @@ SUITE = {
     # every case of the qlisp suite that is not about a qlisp-only feature
     # (hotpath measures qlisp's own register traffic)
     "cases": ["attach", "host_channel", "sg_basic", "sg_dd", "fio_verify", "ext4",
-              "continuation", "qd32", "fio_jobs8", "sg_reset", "reload"],
+              "continuation", "qd32", "fio_jobs8", "sg_reset", "reload",
+              "pci_rebind"],
     # seconds per case (default for cases not listed: "case_timeout")
     "case_timeout": 240,
     # reload: 8 rounds (qla1280 loads its firmware each time; 20 took 280 s
