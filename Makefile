@@ -39,7 +39,7 @@ demo: module qemu
 
 check:
 	tests/run.sh --module --static --portability qla1280 qlisp qlisp-swiotlb \
-		qlisp-2hba qlisp-cdb16 qlisp-faults qla1280-faults qlisp-debug
+		qlisp-2hba qla1280-2hba qlisp-nvram qlisp-cdb16 qlisp-faults qla1280-faults qlisp-debug
 
 QUICK_CASES := attach sg_basic sg_dd continuation eyes_dropwrite eyes_wronglba \
 	eyes_flipread eyes_zeroresid

@@ -39,8 +39,9 @@ MEASURED = {
         "eyes_dropwrite": 8.1, "eyes_flipread": 5.5, "eyes_wronglba": 7.8,
         "eyes_zeroresid": 5.6, "fio_jobs8": 12.3, "fio_verify": 61.1,
         "host_channel": 0.2, "qd32": 13.7, "reload": 280.1, "sg_basic": 20.3,
-        "sg_dd": 314.7, "sg_reset": 59.6,
+        "sg_dd": 314.7, "sg_reset": 59.6, "pci_rebind": 25.2,
     },
+    "qla1280-2hba": {"two_hbas": 17.3, "fault_2hba": 37.9},
     "qla1280-faults": {
         "attach": 20.1, "blkdebug_lba": 1.9, "eyes_dropwrite": 9.9,
         "eyes_flipread": 1.8, "eyes_wronglba": 6.7, "eyes_zeroresid": 1.2,
@@ -53,8 +54,10 @@ MEASURED = {
         "eyes_flipread": 5.1, "eyes_wronglba": 8.0, "eyes_zeroresid": 8.9,
         "fio_verify": 44.2, "hotpath": 13.6, "pci_rebind": 9.3, "qd32": 14.0,
         "reload": 138.9, "sg_basic": 26.1, "sg_dd": 147.8, "sg_reset": 49.7,
+        "modparams": 58.9,
     },
-    "qlisp-2hba": {"two_hbas": 10.6},
+    "qlisp-2hba": {"two_hbas": 15.2, "fault_2hba": 16.8},
+    "qlisp-nvram": {"nvram": 10.1},
     "qlisp-cdb16": {"attach": 11.6, "cdb16": 7.6},
     "qlisp-debug": {
         "attach": 13.6, "continuation": 12.8, "ext4": 35.2,
