@@ -46,7 +46,7 @@ MEASURED = {
         "attach": 20.1, "blkdebug_lba": 1.9, "eyes_dropwrite": 9.9,
         "eyes_flipread": 1.8, "eyes_wronglba": 6.7, "eyes_zeroresid": 1.2,
         "fault_busreset": 31.0, "fault_corrupt": 35.8, "fault_escalate": 39.5,
-        "fault_seltimeout": 0.8, "fault_status": 1.5, "fault_syserr": 100.0,
+        "fault_seltimeout": 0.8, "fault_status": 1.5, "fault_syserr": 200.4,
         "fault_timeout": 27.8, "hotplug": 13.9, "soak": 121.6,
     },
     "qlisp": {

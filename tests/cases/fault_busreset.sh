@@ -31,7 +31,10 @@ expect_markers br 2 2
 # A (I/O running across both resets) one per reset
 # shellcheck disable=SC2046
 expect_ua br $(all_disks)
-[ "$(ua_count br 0)" -ge 2 ] || fail "$(ua_count br 0) unit attentions from disk A after 2 bus resets, want 2"
+# (qla1280 hides some as underflow retries: see expect_ua in lib.sh)
+if is_qlisp; then
+	[ "$(ua_count br 0)" -ge 2 ] || fail "$(ua_count br 0) unit attentions from disk A after 2 bus resets, want 2"
+fi
 if is_qlisp; then
 	[ "$(dmesg_since_start | grep -c 'SCSI bus reset reported')" -ge 2 ] ||
 		fail "driver did not see both bus resets"

@@ -480,11 +480,28 @@ ua_touch() { _sg=$(disk_sg "$1") && /usr/bin/sg_turs "$_sg" >/dev/null 2>&1; }
 # names no LUN.  With qla1280 that line stands in for a disk that completed
 # block I/O after the reset; the disks the reset reached without I/O still
 # report theirs through the midlayer, on the TEST UNIT READY.
+# Not with qla1280, though: it does not always queue a sync-all marker
+# after an async bus reset (qla1280_rst_aen does nothing while its
+# reset_active or abort_isp_active flag is set), so a LUN its error handler
+# did not reset itself may stay held for a marker.  Measured in
+# qla1280-faults: in one run of fault_busreset a TEST UNIT READY to the idle
+# 0:0:3:0 got no answer in 60 s, and the model's trace showed a sync-all
+# marker after the first bus reset but only sync-ID markers for target 0
+# (from qla1280's device reset) after the second; another run sent one
+# marker per reset.  With qla1280 a disk without block I/O since the mark
+# is therefore not checked (and not sent a command that could hang); qlisp
+# gets every disk checked.
 expect_ua() {
 	_m=$1
 	shift
 	for _d in "$@"; do
 		[ "$(ua_count "$_m" "$_d")" -gt 0 ] && continue
+		if ! is_qlisp && { [ ! -f "/tmp/reset.$_m.io$_d" ] || ! _sd=$(disk_sd "$_d") ||
+			[ "$(io_count "$_sd")" -le "$(cat "/tmp/reset.$_m.io$_d")" ]; }; then
+			say "$(disk_hctl "$_d"): no I/O since $_m: not checked with qla1280 (it may be held for a marker qla1280 never sends)"
+			host_log "$(disk_hctl "$_d"): unit attention not checked with qla1280 (no I/O since $_m)"
+			continue
+		fi
 		ua_touch "$_d"
 		[ "$(ua_count "$_m" "$_d")" -gt 0 ] && continue
 		if ! is_qlisp && [ -f "/tmp/reset.$_m.io$_d" ] && _sd=$(disk_sd "$_d") &&
@@ -503,7 +520,8 @@ expect_no_ua() {
 	_m=$1
 	shift
 	for _d in "$@"; do
-		ua_touch "$_d"
+		# (with qla1280 an idle disk may be held for a marker: see expect_ua)
+		is_qlisp && ua_touch "$_d"
 		[ "$(ua_count "$_m" "$_d")" -eq 0 ] ||
 			fail "UNIT ATTENTION from $(disk_hctl "$_d") after $_m, which reset nothing"
 	done
