@@ -39,8 +39,8 @@ demo: module qemu
 
 check:
 	tests/run.sh --module --static --portability qla1280 qlisp qlisp-swiotlb \
-		qlisp-2hba qlisp-cdb16 qlisp-neg qlisp-revs qlisp-faults qla1280-faults \
-		qlisp-debug qlisp-topo qla1280-topo
+		qlisp-2hba qla1280-2hba qlisp-nvram qlisp-cdb16 qlisp-neg qlisp-revs \
+		qlisp-faults qla1280-faults qlisp-debug qlisp-topo qla1280-topo
 
 QUICK_CASES := attach sg_basic sg_dd continuation eyes_dropwrite eyes_wronglba \
 	eyes_flipread eyes_zeroresid

@@ -50,6 +50,8 @@ ROMS = {  # file QEMU needs -> Debian package providing it
 
 
 SECTOR = 512
+# measured per-case times and the timeouts made from them
+CASE_TIMES = runpy.run_path(os.path.join(TESTS, "case_times.py"))
 
 
 def truth_pattern(seed, lba, count):
@@ -326,19 +328,26 @@ class Run:
 
     # -- main loop --------------------------------------------------------
     def case_timeout(self, case):
-        return self.suite["timeouts"].get(case, self.suite["case_timeout"]) * self.args.timeout_scale
+        # 3x the measured time, or the suite's figure (tests/case_times.py)
+        return CASE_TIMES["case_timeout"](self.suite, case) * self.args.timeout_scale
+
+    def total_timeout(self):
+        """The suite's cap: at least the boot plus every case's timeout."""
+        need = self.args.boot_timeout + sum(self.case_timeout(c) for c in self.cases)
+        return max(self.suite.get("timeout_total", self.args.timeout_total), need)
 
     def loop(self):
         buf = b""
         current = None
         t_case = None
         booted = False
-        deadline_total = self.t_start + self.suite.get("timeout_total", self.args.timeout_total)
+        total = self.total_timeout()
+        deadline_total = self.t_start + total
         deadline = self.t_start + self.args.boot_timeout
         while True:
             now = time.monotonic()
             if now > deadline_total:
-                return self.abort("overall timeout (%ds) reached" % self.suite.get("timeout_total", self.args.timeout_total), current, t_case)
+                return self.abort("overall timeout (%ds) reached" % total, current, t_case)
             if now > deadline:
                 if not booted:
                     return self.abort("guest did not boot within %ds" % self.args.boot_timeout)

@@ -17,8 +17,10 @@ pcidev=$(readlink -f "/sys/class/scsi_host/host$h/device/..")
 bound=$(basename "$(readlink "$pcidev/driver")")
 [ "$bound" = "$VMT_DRIVER" ] || fail "${pcidev##*/} is bound to '$bound', not $VMT_DRIVER"
 wait_disks 90 || fail "disks did not appear: have $(hba_devices | tr '\n' ' ')"
-# Late scan results would show up here: let the scan settle, then count.
-sleep 2
+# Late scan results would show up here: a scan through sysfs waits for
+# the host's asynchronous scan to finish (scsi_scan_host_selected), so once
+# it returns the scan is over; then count.
+echo "- - -" >"/sys/class/scsi_host/host$h/scan" || fail "rescan of host$h failed"
 
 expected=$(i=0; while [ $i -lt "$(ndisks)" ]; do disk_hctl $i; i=$((i + 1)); done | sort)
 found=$(hba_devices | sort)

@@ -13,6 +13,7 @@ echo 5 >"/sys/block/${dev#/dev/}/device/timeout"
 p=$(pattern fb 1)
 must dd if="$p" of="$dev" bs=64k count=16 oflag=direct
 f0=$(qom_num x-stat-faults) || fail "cannot read x-stat-faults"
+reset_begin fb
 for what in type count; do
 	# a driver using fast posting (qla1280) gets only unclean completions
 	# as status entries: a BUSY makes sure one is there to garble
@@ -27,6 +28,9 @@ if is_qlisp; then
 	dmesg_since_start | grep -q 'unexpected response entry type 0x33' || fail "bad entry type not logged"
 fi
 must dd if="$dev" of=/dev/null bs=64k count=16 iflag=direct
+# whatever recovery reset: its markers and unit attentions
+# shellcheck disable=SC2046
+expect_reset_effects fb 0 $(all_disks)
 dmesg_allow 'unknown handle|unexpected response entry|abort handle|timing out command|timed out|not returned by the firmware|qlisp [0-9a-f:.]+: host reset$|mailbox command 0x1[5-8]'
 check_dmesg_clean
 pass "bad entry type skipped and recovered, zero entry count survived"

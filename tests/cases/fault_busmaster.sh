@@ -30,16 +30,23 @@ c=$(cmd_byte)
 [ $((c & 4)) -eq 4 ] || fail "bus mastering is off before the test ($c)"
 
 # --- 1: a transient fault -----------------------------------------------
+reset_begin bm
 r0=$(host_stat resets)
 y0=$(host_stat reinit_retries)
 fio_pass bm --name=bm --filename="$dev" --ioengine=libaio --iodepth=8 \
 	--direct=1 --rw=randwrite --bsrange=4k-64k --size=24m --rate=2m &
 fpid=$!
-sleep 2
+wait_io "$dev" 16 || fail "fio did not start writing"
 kill -0 $fpid 2>/dev/null || fail "fio ended before the fault"
 bm_off
 [ $(($(cmd_byte) & 4)) -eq 0 ] || fail "bus mastering did not switch off"
-sleep 1
+# off until a re-initialisation attempt has failed on it
+n=0
+until [ "$(host_stat reinit_retries)" -gt "$y0" ]; do
+	n=$((n + 1))
+	[ $n -lt 300 ] || { bm_on; fail "no re-initialisation attempt failed in 30 s with bus mastering off"; }
+	sleep 0.1
+done
 bm_on
 wait $fpid || fail "fio failed across the bus mastering fault: $(fio_why bm)"
 r1=$(host_stat resets)
@@ -48,6 +55,8 @@ say "transient: resets $r0 -> $r1, re-initialisation retries $y0 -> $y1"
 [ "$r1" -gt "$r0" ] || fail "the fault caused no re-initialisation"
 [ "$y1" -gt "$y0" ] || fail "no re-initialisation attempt failed: bus mastering was not off during one"
 [ "$(host_stat dead)" = 0 ] || fail "adapter declared dead after a transient fault"
+# shellcheck disable=SC2046
+expect_reset_effects bm 0 $(all_disks)
 
 # --- 2: bus mastering stays off -----------------------------------------
 p=$(pattern bm 1)

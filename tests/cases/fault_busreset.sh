@@ -9,6 +9,7 @@ fio_pass br --name=br --filename="$dev" --ioengine=libaio --iodepth=16 --direct=
 fpid=$!
 a0=$(qom_num x-stat-async-events) || fail "cannot read x-stat-async-events"
 k0=$(qom_num x-stat-markers) || fail "cannot read x-stat-markers"
+reset_begin br
 # each reset lands on running I/O: fio is writing, and going again after
 # the first reset
 wait_io "$dev" 32 || fail "fio did not start writing"
@@ -25,6 +26,15 @@ a1=$(qom_num x-stat-async-events) || fail "cannot read x-stat-async-events"
 # them): one per reset at least, as I/O went on after each
 k1=$(qom_num x-stat-markers) || fail "cannot read x-stat-markers"
 [ "$k1" -ge $((k0 + 2)) ] || fail "$((k1 - k0)) markers after 2 bus resets, want at least 2"
+expect_markers br 2 2
+# every LUN on the bus was reset: a unit attention from each, and from disk
+# A (I/O running across both resets) one per reset
+# shellcheck disable=SC2046
+expect_ua br $(all_disks)
+# (qla1280 hides some as underflow retries: see expect_ua in lib.sh)
+if is_qlisp; then
+	[ "$(ua_count br 0)" -ge 2 ] || fail "$(ua_count br 0) unit attentions from disk A after 2 bus resets, want 2"
+fi
 if is_qlisp; then
 	[ "$(dmesg_since_start | grep -c 'SCSI bus reset reported')" -ge 2 ] ||
 		fail "driver did not see both bus resets"

@@ -12,6 +12,7 @@ p=$(pattern fc 1)
 must dd if="$p" of="$dev" bs=64k count=16 oflag=direct
 is_qlisp && b0=$(bad)
 f0=$(qom_num x-stat-faults) || fail "cannot read x-stat-faults"
+reset_begin fc
 host_qom_set x-fault "corrupt handle 1" >/dev/null || fail "arm corrupt handle"
 must dd if="$dev" of=/tmp/fc.rb bs=64k count=16 iflag=direct
 cmp "$p" /tmp/fc.rb >/dev/null || fail "data differs after a bad handle"
@@ -23,6 +24,9 @@ if is_qlisp; then
 	dmesg_since_start | grep -q 'completion for unknown handle' || fail "unknown handle not logged"
 fi
 must dd if="$dev" of=/dev/null bs=64k count=16 iflag=direct
+# whatever recovery reset: its markers and unit attentions
+# shellcheck disable=SC2046
+expect_reset_effects fc 0 $(all_disks)
 dmesg_allow 'unknown handle|invalid handle|Unable to abort command|abort handle|timing out command|timed out|not returned by the firmware|qlisp [0-9a-f:.]+: host reset$|mailbox command 0x1[5-8]'
 check_dmesg_clean
 pass "completion with a bad handle survived"

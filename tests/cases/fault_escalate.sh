@@ -19,6 +19,7 @@ must dd if="$p" of="$dev" bs=64k count=16 oflag=direct
 is_qlisp && r0=$(resets)
 b0=$(big) || fail "cannot read the model's reset counters"
 f0=$(qom_num x-stat-faults) || fail "cannot read x-stat-faults"
+reset_begin fe
 host_qom_set x-fault "fail-aborts 1" >/dev/null || fail "cannot arm fail-aborts"
 host_qom_set x-fault "fail-resets 2" >/dev/null || fail "cannot arm fail-resets"
 host_qom_set x-fault "swallow 1" >/dev/null || fail "cannot arm swallow"
@@ -38,6 +39,11 @@ if is_qlisp; then
 	dmesg_since_start | grep -q 'abort handle .*: refused' || fail "abort was not refused"
 fi
 must dd if="$dev" of=/dev/null bs=64k count=16 iflag=direct
+# the bus (or firmware timeout) reset it ended in: markers and a unit
+# attention from every LUN
+# shellcheck disable=SC2046
+expect_reset_effects fe 0 $(all_disks)
+[ "$RESETS_N" -gt 0 ] || fail "the model counted no reset that calls for a marker"
 dmesg_allow 'abort handle|Unable to abort command|timing out command|timed out|mailbox command 0x1[67] failed|qlisp [0-9a-f:.]+: host reset$'
 check_dmesg_clean
 pass "abort and device resets refused ($((f1 - f0)) faults); recovered by a bus or chip reset"

@@ -15,6 +15,7 @@ c0=$(host_qom_get x-stat-chip-resets) || fail "cannot read the model's chip rese
 t0=$(host_stat mbox_timeouts)
 [ -n "$t0" ] || fail "the driver has no mbox_timeouts counter"
 
+reset_begin mt
 host_qom_set x-fault "irq-lost 1" >/dev/null || fail "cannot arm irq-lost"
 # a device reset is one mailbox command (ABORT_DEVICE), no escalation
 sg_reset -d "$sg" >/tmp/mt.out 2>&1 &
@@ -47,6 +48,10 @@ q=$(pattern mt2 2)
 must dd if="$q" of="$dev" bs=64k count=32 seek=64 oflag=direct
 must dd if="$dev" of=/tmp/mt2.rb bs=64k count=32 skip=64 iflag=direct
 cmp "$q" /tmp/mt2.rb >/dev/null || fail "fresh data differs after the chip reset"
+# the device reset (ABORT_DEVICE) wants its marker; the chip reset brings a
+# bus reset (bus_reset=1) and with it unit attentions
+# shellcheck disable=SC2046
+expect_reset_effects mt 0 $(all_disks)
 dmesg_allow 'mailbox command 0x1[5-8] (timed out, resetting the chip|failed: -(110|5) \(status 0x001[5-8]\)|not sent: the chip awaits its reset)$|sd [0-9:]+: Power-on or device reset occurred$|qlisp [0-9a-f:.]+: host reset$|timing out command, waited|abort handle [0-9]+: (done|refused)'
 check_dmesg_clean
 pass "mailbox timeout: chip reset ($((c1 - c0)) by the model's count), data verified"

@@ -10,10 +10,11 @@ need_disks
 dev=$(disk_sd 0)
 sgb=$(disk_sg 1)
 c0=$(host_qom_get x-stat-chip-resets) || fail "cannot read the model's chip resets"
+reset_begin rr
 fio_pass race --name=race --filename="$dev" --ioengine=libaio --iodepth=8 \
 	--direct=1 --rw=randwrite --bsrange=4k-64k --size=32m --rate=2m &
 fpid=$!
-sleep 2
+wait_io "$dev" 16 || fail "fio did not start writing"
 rounds=0
 for how in -d -t -b -d -t; do
 	kill -0 $fpid 2>/dev/null || break
@@ -35,7 +36,9 @@ for how in -d -t -b -d -t; do
 		[ $n -lt 60 ] || fail "the firmware did not come back after round $rounds"
 		sleep 1
 	done
-	sleep 1
+	# I/O going again before the next round (or fio is done)
+	wait_io "$dev" 8 60 || ! kill -0 $fpid 2>/dev/null ||
+		fail "no I/O completed within 60 s of round $rounds"
 done
 [ $rounds -ge 3 ] || fail "fio ended after $rounds rounds: the races did not hit I/O"
 wait $fpid || fail "fio failed across the resets: $(fio_why race)"
@@ -48,6 +51,8 @@ bad=$(dmesg_since_start | grep -E 'firmware load failed|queue init failed|did no
 sg_turs "$sgb" >/dev/null 2>&1
 must sg_turs "$sgb"
 must dd if="$dev" of=/dev/null bs=64k count=16 iflag=direct
+# shellcheck disable=SC2046
+expect_reset_effects rr 0 $(all_disks)
 dmesg_allow 'firmware error 0x8002 \(0xdead 0xbeef 0x0bad\), resetting adapter$|sd [0-9:]+: Power-on or device reset occurred$|mailbox command 0x1[5-8] (not sent: the chip awaits its reset|failed: -[0-9]+ \(status 0x[0-9a-f]{4}\)|timed out, resetting the chip)$|qlisp [0-9a-f:.]+: host reset$|timing out command, waited|abort handle [0-9]+: (done|refused)'
 check_dmesg_clean
 pass "$rounds system errors raced with device, target and bus resets; data verified"

@@ -17,8 +17,11 @@ host_qom_set x-fault "status 0x28 3" >/dev/null || fail "arm queue full"
 check_read "queue full"
 host_qom_set x-fault "status 0x08 3" >/dev/null || fail "arm busy"
 check_read "busy"
+reset_begin ua
 host_qom_set x-fault "sense 6 0x29 0 1" >/dev/null || fail "arm unit attention"
 check_read "unit attention"
+# where expect_ua looks: the midlayer retried the command, and said so
+[ "$(ua_count ua 0)" -eq 1 ] || fail "an injected UNIT ATTENTION 29/00 logged $(ua_count ua 0) times, want 1"
 host_qom_set x-fault "underrun 4096 2" >/dev/null || fail "arm underrun"
 check_read "underrun"
 f1=$(qom_num x-stat-faults) || fail "cannot read x-stat-faults"

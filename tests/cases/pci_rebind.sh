@@ -22,7 +22,7 @@ rm -f /tmp/rb.rd.end /tmp/rb.wr.end
   echo end >/tmp/rb.rd.end ) &
 ( while dd if="$p" of="$dev" bs=64k count=16 seek=128 oflag=direct 2>/dev/null; do :; done
   echo end >/tmp/rb.wr.end ) &
-sleep 2
+wait_io "$dev" 32 || fail "the reads and writes did not start"
 [ -e /tmp/rb.rd.end ] && fail "reads failed before the unbind"
 t0=$(date +%s)
 echo "$bdf" >"$drv/unbind" &

@@ -19,7 +19,7 @@ dev=$(disk_sd 0)
 rsp_settle() {
 	# let the last completions land before the counters are compared
 	sync
-	sleep 1
+	wait_idle || fail "I/O still outstanding 60 s after fio"
 }
 rsp_settle
 e0=$(host_qom_get x-stat-status-entries) || fail "cannot read the model's status entries"

@@ -16,10 +16,20 @@ fpid=$!
 wait_io "$dev" 32 || fail "fio did not start writing"
 for how in -d -b -H; do
 	kill -0 $fpid 2>/dev/null || fail "fio finished before sg_reset $how: resets would not hit I/O"
+	reset_begin "sg$how"
 	run sg_reset $how "$sg" || fail "sg_reset $how $sg failed"
 	say "sg_reset $how done"
-	# I/O goes on after each reset before the next one
-	wait_io "$dev" 16 || fail "no I/O completed after sg_reset $how"
+	# I/O goes on after each reset before the next one (or fio is done)
+	wait_io "$dev" 16 || ! kill -0 $fpid 2>/dev/null ||
+		fail "no I/O completed after sg_reset $how"
+	# a device reset wants its marker; a bus reset (and the one a host
+	# reset brings) its marker and a unit attention from every LUN
+	if [ "$how" = -d ]; then
+		expect_markers "sg$how" 0 1
+	else
+		# shellcheck disable=SC2046
+		expect_reset_effects "sg$how" 0 $(all_disks)
+	fi
 done
 wait $fpid || fail "across the resets: $(fio_why reset)"
 tail -n 20 /tmp/fio.reset.out

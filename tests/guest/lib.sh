@@ -58,6 +58,7 @@ host_request() {
 host_qom_get() { host_request "@@QMP qom-get $VMT_QOM $1"; }
 host_qom_set() { host_request "@@QMP qom-set $VMT_QOM $1 $2"; }
 host_qom_get_path() { host_request "@@QMP qom-get $1 $2"; }
+host_qom_set_path() { host_request "@@QMP qom-set $1 $2 $3"; }
 host_hmp() { host_request "@@QMP hmp $*"; }
 host_get() { host_request "@@GET $1"; }
 host_log() { chan_send "@@LOG $CASE: $*"; }
@@ -125,7 +126,7 @@ check_dmesg_clean() {
 			grep -vE 'qlisp: (loading out-of-tree module taints kernel|module verification failed: )' |
 			grep -vE "$DMESG_ALLOW"
 		grep -iE 'timeout|timed out|abort|error' /tmp/dmesg.case |
-			grep -v 'qlisp: case-\(start\|end\) ' | grep -vE "$DMESG_ALLOW"
+			grep -v 'qlisp: \(case-start\|case-end\|reset-mark\) ' | grep -vE "$DMESG_ALLOW"
 		grep -E "$SPLAT_RE" /tmp/dmesg.case
 	} | awk '!seen[$0]++' >/tmp/dmesg.bad
 	if [ -s /tmp/dmesg.bad ]; then
@@ -430,18 +431,185 @@ underrun_check() {
 	return 1
 }
 
+# --- resets: markers and unit attentions ---------------------------------------
+# After a bus reset, a target or device reset (mailbox command or async
+# event) or the firmware's timeout reset, the firmware starts no command for
+# the nexus until the driver queues a marker (isp-hw-reference 9.3; the
+# model holds them, and counts markers: x-stat-markers).  A chip reset alone
+# needs none.  Every LUN a bus or target reset reached answers its next
+# command with UNIT ATTENTION 29/xx.  The midlayer reports each such sense as
+# "sd H:C:T:L: Power-on or device reset occurred" (scsi_report_sense, at
+# warning level) before it decides what to do with the command, so the line
+# is there even where the command is retried silently (expecting_cc_ua after
+# a reset the driver reported) or is the error handler's own TEST UNIT
+# READY.  A LUN that has had no command since the reset is sent a TEST UNIT
+# READY (ua_touch) before its log is read.
+RESET_STATS="x-stat-markers x-stat-bus-resets x-stat-device-resets x-stat-timeouts x-stat-chip-resets"
+# reset_begin NAME: before the reset(s) a case causes: note the model's
+# marker and reset counters, and mark the kernel log
+reset_begin() {
+	for _k in $RESET_STATS; do
+		_v=$(qom_num "$_k") || fail "cannot read the model's $_k"
+		echo "$_v" >"/tmp/reset.$1.$_k"
+	done
+	for _d in $(all_disks); do
+		rm -f "/tmp/reset.$1.io$_d"
+		_sd=$(disk_sd "$_d") && io_count "$_sd" >"/tmp/reset.$1.io$_d"
+	done
+	echo "qlisp: reset-mark $CASE_TAG $1" >/dev/kmsg
+}
+# reset_grew NAME KEY: how much the model's counter KEY grew since
+# reset_begin NAME (fails the case if it cannot be read)
+reset_grew() {
+	_v=$(qom_num "$2") || fail "cannot read the model's $2"
+	echo $((_v - $(cat "/tmp/reset.$1.$2")))
+}
+dmesg_since_mark() { dmesg | sed -n "/qlisp: reset-mark $CASE_TAG $1\$/,\$p"; }
+# ua_count NAME DISK: UNIT ATTENTIONs 29/xx disk index DISK reported since
+# reset_begin NAME
+ua_count() {
+	dmesg_since_mark "$1" |
+		grep -c "sd $(disk_hctl "$2"): Power-on or device reset occurred\$"
+}
+# ua_touch DISK: one TEST UNIT READY, so that a pending unit attention is
+# reported (its status does not matter: a unit attention fails it)
+ua_touch() { _sg=$(disk_sg "$1") && /usr/bin/sg_turs "$_sg" >/dev/null 2>&1; }
+# expect_ua NAME DISK...: each disk reported a UNIT ATTENTION 29/xx since
+# reset_begin NAME (after a TEST UNIT READY if it had none yet).
+# qla1280 drops the sense of a CHECK CONDITION on a data command that moved
+# less than the command's underflow (the model moves nothing for it) and
+# returns DID_ERROR, which the midlayer retries: there the unit attention
+# shows only as qla1280's "Underflow detected - retrying command", which
+# names no LUN.  With qla1280 that line stands in for a disk that completed
+# block I/O after the reset; the disks the reset reached without I/O still
+# report theirs through the midlayer, on the TEST UNIT READY.
+# Not with qla1280, though: it does not always queue a sync-all marker
+# after an async bus reset (qla1280_rst_aen does nothing while its
+# reset_active or abort_isp_active flag is set), so a LUN its error handler
+# did not reset itself may stay held for a marker.  Measured in
+# qla1280-faults: in one run of fault_busreset a TEST UNIT READY to the idle
+# 0:0:3:0 got no answer in 60 s, and the model's trace showed a sync-all
+# marker after the first bus reset but only sync-ID markers for target 0
+# (from qla1280's device reset) after the second; another run sent one
+# marker per reset.  With qla1280 a disk without block I/O since the mark
+# is therefore not checked (and not sent a command that could hang); qlisp
+# gets every disk checked.
+expect_ua() {
+	_m=$1
+	shift
+	for _d in "$@"; do
+		[ "$(ua_count "$_m" "$_d")" -gt 0 ] && continue
+		if ! is_qlisp && { [ ! -f "/tmp/reset.$_m.io$_d" ] || ! _sd=$(disk_sd "$_d") ||
+			[ "$(io_count "$_sd")" -le "$(cat "/tmp/reset.$_m.io$_d")" ]; }; then
+			say "$(disk_hctl "$_d"): no I/O since $_m: not checked with qla1280 (it may be held for a marker qla1280 never sends)"
+			host_log "$(disk_hctl "$_d"): unit attention not checked with qla1280 (no I/O since $_m)"
+			continue
+		fi
+		ua_touch "$_d"
+		[ "$(ua_count "$_m" "$_d")" -gt 0 ] && continue
+		if ! is_qlisp && [ -f "/tmp/reset.$_m.io$_d" ] && _sd=$(disk_sd "$_d") &&
+			[ "$(io_count "$_sd")" -gt "$(cat "/tmp/reset.$_m.io$_d")" ] &&
+			dmesg_since_mark "$_m" | grep -q 'scsi: Underflow detected - retrying command\.$'; then
+			say "$(disk_hctl "$_d"): unit attention hidden by qla1280 as an underflow retry"
+			continue
+		fi
+		fail "no UNIT ATTENTION (29/xx) from $(disk_hctl "$_d") after $_m"
+	done
+}
+# expect_no_ua NAME DISK...: no disk reported a UNIT ATTENTION since
+# reset_begin NAME, a TEST UNIT READY to each included (an abort resets
+# nothing)
+expect_no_ua() {
+	_m=$1
+	shift
+	for _d in "$@"; do
+		# (with qla1280 an idle disk may be held for a marker: see expect_ua)
+		is_qlisp && ua_touch "$_d"
+		[ "$(ua_count "$_m" "$_d")" -eq 0 ] ||
+			fail "UNIT ATTENTION from $(disk_hctl "$_d") after $_m, which reset nothing"
+	done
+}
+# expect_markers NAME INJECTED [MIN]: after the resets since reset_begin
+# NAME that call for a marker (the model's bus, device and target resets,
+# its timeout resets, and INJECTED async bus resets the case posted) the
+# driver queued a marker: at least one if there was any such reset, and at
+# least MIN (a case that let I/O run between MIN resets: one marker each).
+# Sets RESETS_N (such resets) and MARKERS_N (markers queued).
+expect_markers() {
+	RESETS_N=$(($(reset_grew "$1" x-stat-bus-resets) + $(reset_grew "$1" x-stat-device-resets) +
+		$(reset_grew "$1" x-stat-timeouts) + $2))
+	MARKERS_N=$(reset_grew "$1" x-stat-markers)
+	say "after $1: $RESETS_N resets that call for a marker, $MARKERS_N markers"
+	[ "$RESETS_N" -eq 0 ] || [ "$MARKERS_N" -gt 0 ] ||
+		fail "$RESETS_N resets after $1 called for a marker; the model counted none"
+	[ "$MARKERS_N" -ge "${3:-0}" ] ||
+		fail "$MARKERS_N markers after $1, want at least ${3:-0}"
+}
+# expect_reset_effects NAME INJECTED DISK...: after whatever recovery the
+# driver chose since reset_begin NAME (INJECTED async bus resets posted by
+# the case): markers as expect_markers; if the bus was reset (a BUS_RESET
+# mailbox command, a timeout reset or an injected reset) every DISK
+# reported a UNIT ATTENTION; if nothing was reset at all (no bus, device,
+# target, timeout or chip reset: aborts only) none did.  A device reset
+# alone may be an abort of the LUN's tasks (ABORT_DEVICE, no unit
+# attention) or a target reset: not checked here.
+expect_reset_effects() {
+	_m=$1 _inj=$2
+	shift 2
+	expect_markers "$_m" "$_inj"
+	_bus=$(($(reset_grew "$_m" x-stat-bus-resets) + $(reset_grew "$_m" x-stat-timeouts) + _inj))
+	_any=$((_bus + $(reset_grew "$_m" x-stat-device-resets) + $(reset_grew "$_m" x-stat-chip-resets)))
+	if [ "$_bus" -gt 0 ]; then
+		expect_ua "$_m" "$@"
+		say "after $_m: $_bus bus resets, unit attention from every disk"
+	elif [ "$_any" -eq 0 ]; then
+		expect_no_ua "$_m" "$@"
+		say "after $_m: nothing reset, no unit attention"
+	fi
+}
+# all_disks: every disk index, for expect_ua and friends
+all_disks() {
+	_i=0
+	while [ $_i -lt "$(ndisks)" ]; do
+		echo $_i
+		_i=$((_i + 1))
+	done
+}
+
 # --- waiting on conditions, not for fixed times ------------------------------
 # io_count DEV: I/Os (reads + writes) completed on block device DEV
-io_count() { awk '{ print $1 + $5 }' "/sys/block/${1#/dev/}/stat"; }
+io_count() {
+	read -r _r1 _r2 _r3 _r4 _w1 _rest <"/sys/block/${1#/dev/}/stat"
+	echo $((_r1 + _w1))
+}
+# uptime_s: whole seconds since boot (no process started: cheap in a loop)
+uptime_s() {
+	read -r _up _rest </proc/uptime
+	echo "${_up%.*}"
+}
 # wait_io DEV N [SECONDS]: wait until DEV has completed N more I/Os than when
 # called (I/O running in the background is under way, or going again after
 # a fault); returns 1 if that takes longer than SECONDS (default 60)
 wait_io() {
 	_b=$(io_count "$1")
-	_t=$((${3:-60} * 10))
+	_end=$(($(uptime_s) + ${3:-60}))
 	while [ $(($(io_count "$1") - _b)) -lt "$2" ]; do
-		_t=$((_t - 1))
-		[ $_t -gt 0 ] || return 1
+		[ "$(uptime_s)" -lt $_end ] || return 1
+		sleep 0.1
+	done
+}
+# wait_idle [SECONDS]: wait until no disk of the HBA has a request
+# outstanding (block layer in-flight counts 0); 1 after SECONDS (60)
+wait_idle() {
+	_end=$(($(uptime_s) + ${1:-60}))
+	while :; do
+		_busy=0
+		for _i in $(all_disks); do
+			_sd=$(disk_sd "$_i") || continue
+			[ "$(awk '{ print $1 + $2 }' "/sys/block/${_sd#/dev/}/inflight")" = 0 ] || _busy=1
+		done
+		[ $_busy = 0 ] && return 0
+		[ "$(uptime_s)" -lt $_end ] || return 1
 		sleep 0.1
 	done
 }

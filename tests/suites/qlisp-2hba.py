@@ -14,7 +14,7 @@ SUITE = {
         {"target": 5, "lun": 0, "size_mib": 80, "bus": "hba2.0"},
         {"target": 3, "lun": 1, "size_mib": 72, "bus": "hba2.0"},
     ],
-    "cases": ["two_hbas"],
+    "cases": ["two_hbas", "fault_2hba"],
     "case_timeout": 240,
     "guest": {"dmesg_allow": ""},
 }
