@@ -733,6 +733,11 @@ def case_chip_class(t):
     res.check("PCI revision 0x05 (1040B)", rev == 0x05, "0x%02x" % rev)
     res.check("BIU ID_HI 0x1020", isp.r(0x02) == 0x1020,
               "0x%04x" % isp.r(0x02))
+    # byte reads see each half of a register, through both BARs
+    got = [isp.q.readb(M.MMIO_BASE + 2), isp.q.readb(M.MMIO_BASE + 3),
+           isp.q.inb(M.IO_BASE + 2), isp.q.inb(M.IO_BASE + 3)]
+    res.check("byte reads of ID_HI: 0x20 at 2, 0x10 at 3 (MMIO and I/O)",
+              got == [0x20, 0x10, 0x20, 0x10], str([hex(v) for v in got]))
     res.check("CONF0 revision 5 (1040B)", isp.r(0x04) & 0xF == 5,
               "0x%04x" % isp.r(0x04))
     # nothing downloaded: EXECUTE_FIRMWARE runs the chip's ROM firmware

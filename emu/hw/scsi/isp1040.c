@@ -2831,6 +2831,7 @@ static uint64_t isp_reg_read(void *opaque, hwaddr addr, unsigned size)
 {
     ISPState *s = opaque;
     uint16_t val = 0;
+    bool high = addr & 1;   /* a byte read of the register's upper half */
 
     s->stat_reg_reads++;
     addr &= ISP_REG_SIZE - 2;
@@ -2887,7 +2888,11 @@ static uint64_t isp_reg_read(void *opaque, hwaddr addr, unsigned size)
         break;
     }
     trace_isp1040_reg_read(addr, val);
-    return val;
+    /*
+     * The memory core widens a byte read to this 16-bit access at the
+     * byte's own (odd) address and keeps the low byte of what is returned.
+     */
+    return high ? val >> 8 : val;
 }
 
 static void isp_hccr_write(ISPState *s, uint16_t val)
