@@ -2,8 +2,9 @@
 # negotiate: a target that answers wide (WDTR) or sync (SDTR) negotiation
 # with MESSAGE REJECT makes the chip end the negotiating command with
 # completion status 0x1F or 0x20.  qlisp must drop that target to narrow
-# (resp. async) with SET_TARGET_PARAMETERS and retry the command without
-# the caller seeing a failure, once per target and kind, with one log line;
+# (resp. async) with SET_TARGET_PARAMETERS and complete the command, which
+# the chip ran in full, without the caller seeing a failure, once per target
+# and kind, with one log line;
 # the fallback sticks (a bus reset renegotiates without it) until it is
 # cleared through the transfer attribute.  Suite qlisp-neg: target 0
 # refuses wide, target 1 sync, target 2 takes both; all offer wide.
@@ -15,8 +16,9 @@
 #    wide and sync, and the refusals;
 # 4. a bus reset renegotiates every target: no new refusal;
 # 5. with target 0's fallback cleared, the next command to it is an SG_IO
-#    READ(10), which has no retries: it must succeed (the driver retried
-#    it) and the fallback is taken again, with its log line.
+#    READ(10), which has no retries: it must succeed with its data (the
+#    driver completes it as the chip ran it) and the fallback is taken
+#    again, with its log line.
 . /qlisp/lib.sh
 is_qlisp || { pass "qlisp's negotiation fallback only (driver $VMT_DRIVER)"; exit 0; }
 if driver_loaded; then
@@ -27,7 +29,7 @@ wait_disks 60 || fail "disks did not appear (have: $(hba_devices | tr '\n' ' '))
 h=/sys/class/scsi_host/host$(hba_host)
 [ -w "$h/transfer" ] || fail "the driver has no transfer attribute"
 
-nlines() { dmesg_since_start | grep -c "qlisp .*: target $1 refused $2 negotiation: now $3, command retried"; }
+nlines() { dmesg_since_start | grep -c "qlisp .*: target $1 refused $2 negotiation: now $3$"; }
 t0=$(nlines 0 wide narrow) t1=$(nlines 1 sync async)
 o=$(dmesg_since_start | grep -c 'qlisp .*refused')
 say "fallback lines: target 0 wide $t0, target 1 sync $t1, all $o"
@@ -71,7 +73,8 @@ grep -q 'now=narrow,sync' "$h/transfer" || fail "target 0 not narrow after the b
 
 # clear target 0's fallback; its next command negotiates wide again and
 # is refused.  That command is an SG_IO READ(10) of LBA 0, which the
-# midlayer does not retry: only the driver's retry lets it succeed.
+# midlayer does not retry: it succeeds only if the driver completes it
+# as the chip ran it.
 p=$(pattern neg 1)
 must dd if="$p" of="$(disk_sd 0)" bs=512 count=1 oflag=direct
 echo 0 >"$h/transfer" || fail "cannot clear target 0's fallback"
@@ -88,4 +91,4 @@ grep -q '^0 .*refused=wide now=narrow,' "$h/transfer" ||
 	fail "target 0 not narrow again: $(sed -n '/^0 /p' "$h/transfer")"
 dmesg_allow "Power-on or device reset occurred"
 check_dmesg_clean
-pass "fallbacks: target 0 narrow, target 1 async, each once; verify clean; stuck over a bus reset; SG_IO retried unseen"
+pass "fallbacks: target 0 narrow, target 1 async, each once; verify clean; stuck over a bus reset; SG_IO completed unseen"

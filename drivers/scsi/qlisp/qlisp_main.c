@@ -1041,13 +1041,11 @@ static int qlisp_host_byte(struct qlisp_host *ha,
  * As FreeBSD's isp and sym53c8xx do, stop asking for what it refused:
  * drop the bit from the target's parameters (the reset and the
  * re-initialisation paths program it the same way from then on) and have
- * the work program it.  The command itself is retried, unseen by the
- * caller.  Once per target and kind; a second refusal of what the driver
- * no longer asks for is an error.  Caller holds @ha->lock.
- *
- * Return: true if the command is to be retried.
+ * the work program it.  Once per target and kind; a later refusal is only
+ * counted.  The command that negotiated completed in full, and the caller
+ * completes it.  Caller holds @ha->lock.
  */
-static bool qlisp_neg_refused(struct qlisp_host *ha, struct scsi_cmnd *cmd,
+static void qlisp_neg_refused(struct qlisp_host *ha, struct scsi_cmnd *cmd,
 			      u16 comp)
 {
 	unsigned int t = cmd->device->id;
@@ -1056,17 +1054,16 @@ static bool qlisp_neg_refused(struct qlisp_host *ha, struct scsi_cmnd *cmd,
 	lockdep_assert_held(ha->lock);
 	ha->stat_neg_rejects++;
 	if (t >= QLISP_MAX_TARGETS || (ha->neg_off[t] & bit))
-		return false;
+		return;
 	ha->neg_off[t] |= bit;
 	ha->neg_update |= BIT(t);
 	ha->stat_neg_fallbacks++;
 	dev_info(&ha->pdev->dev,
-		 "target %u refused %s negotiation: now %s, command retried\n",
+		 "target %u refused %s negotiation: now %s\n",
 		 t, bit == TP_WIDE ? "wide" : "sync",
 		 bit == TP_WIDE ? "narrow" : "async");
 	if (!ha->removing)
 		schedule_work(&ha->neg_work);
-	return true;
 }
 
 /*
@@ -1091,6 +1088,7 @@ static void qlisp_status_entry(struct qlisp_host *ha,
 {
 	struct scsi_cmnd *cmd;
 	u16 comp, sstat, state, sense_len;
+	u32 resid;
 	int host;
 
 	/*
@@ -1125,17 +1123,31 @@ static void qlisp_status_entry(struct qlisp_host *ha,
 		return;
 	ha->marker_rejects = 0;
 	comp = le16_to_cpu(st->comp_status);
-	if (!st->hdr.flags &&
-	    (comp == CS_WIDE_FAILED || comp == CS_SYNC_FAILED) &&
-	    qlisp_neg_refused(ha, cmd, comp)) {
-		/* requeued without using up one of the command's retries */
-		cmd->result = DID_REQUEUE << 16;
-		qlisp_finish(d, cmd);
-		return;
-	}
 	sstat = le16_to_cpu(st->scsi_status) & 0xff;
 	state = le16_to_cpu(st->state_flags);
-	host = qlisp_host_byte(ha, st, cmd);
+	if (!st->hdr.flags &&
+	    (comp == CS_WIDE_FAILED || comp == CS_SYNC_FAILED)) {
+		/*
+		 * The firmware ends a command that completed in full with
+		 * 0x1F/0x20 instead of 0: the command itself is done, its
+		 * data moved narrow (resp. async).  Complete it as it is, as
+		 * FreeBSD's isp does; running it again would repeat a command
+		 * that need not be idempotent.
+		 */
+		qlisp_neg_refused(ha, cmd, comp);
+		resid = le32_to_cpu(st->residual);
+		if (resid > scsi_bufflen(cmd)) {
+			dev_warn_ratelimited(&ha->pdev->dev,
+					     "residual %u beyond length %u\n",
+					     resid, scsi_bufflen(cmd));
+			host = DID_ERROR;
+		} else {
+			scsi_set_resid(cmd, resid);
+			host = DID_OK;
+		}
+	} else {
+		host = qlisp_host_byte(ha, st, cmd);
+	}
 	if (comp == CS_QUEUE_FULL && !sstat)
 		sstat = SAM_STAT_TASK_SET_FULL;
 	if (comp == CS_RESET ||
