@@ -10,8 +10,9 @@ reset_count() { host_stat resets; }
 is_qlisp && r0=$(reset_count)
 m0=$(recoveries) || fail "cannot read the model's recovery counters"
 # rate-limited so that the writes are still going on during all three resets
+# (about 53 s of writes: the reset checks take up to 30 s with qla1280)
 fio_pass reset --name=reset --filename="$dev" --ioengine=libaio --iodepth=16 --direct=1 \
-	--rw=randwrite --bsrange=4k-128k --size=64m --rate=3m &
+	--rw=randwrite --bsrange=4k-128k --size=160m --rate=3m &
 fpid=$!
 wait_io "$dev" 32 || fail "fio did not start writing"
 for how in -d -b -H; do
