@@ -285,6 +285,48 @@ next_seed() {
 # pass (a lost write) verifies (measured: stale 1 MiB in a randwrite pass
 # verified, the same with randrw,rwmixwrite=100 failed "bad header
 # rand_seed").
+# fio_forget FIO-ARGS...: before fio writes, the host forgets the patterns
+# recorded where it may write (host_wrote), so that a later check does not
+# take fio's data for a lost pattern: with one --filename and a --size in
+# k/m/g or bytes, the range from --offset (default 0); else the whole of
+# each disk named.
+fio_forget() {
+	_ff=
+	_fsz=
+	_foff=0
+	_fn_n=0
+	_fsz_n=0
+	for _a in "$@"; do
+		case $_a in
+		--filename=*) _ff="$_ff ${_a#--filename=}"; _fn_n=$((_fn_n + 1)) ;;
+		--size=*) _fsz=${_a#--size=}; _fsz_n=$((_fsz_n + 1)) ;;
+		--offset=*) _foff=${_a#--offset=} ;;
+		esac
+	done
+	_fsec() {
+		case $1 in
+		*[kK]) echo $((${1%?} * 2)) ;;
+		*[mM]) echo $((${1%?} * 2048)) ;;
+		*[gG]) echo $((${1%?} * 2097152)) ;;
+		*[!0-9]*|'') return 1 ;;
+		*) echo $(($1 / 512)) ;;
+		esac
+	}
+	_flba=0
+	_fcnt=1099511627776
+	if [ "$_fn_n" = 1 ] && [ "$_fsz_n" = 1 ] &&
+	   _fs=$(_fsec "$_fsz") && _fo0=$(_fsec "$_foff"); then
+		_flba=$_fo0
+		_fcnt=$((_fs + 1))
+	fi
+	for _f in $_ff; do
+		for _i in $(all_disks); do
+			[ "$(disk_sd "$_i")" = "$_f" ] &&
+				host_forget "$_i" "$_flba" "$_fcnt"
+		done
+	done
+	return 0
+}
 fio_pass() {
 	_fn=$1
 	shift
@@ -299,6 +341,7 @@ fio_pass() {
 		esac
 		_n=$((_n - 1))
 	done
+	fio_forget "$@"
 	_seed=$(next_seed)
 	_fo=/tmp/fio.$_fn.out
 	say "fio $_fn: seed $_seed"
