@@ -245,7 +245,7 @@ if [ ! -f "$base" ] || [ "$(cat "$cache/base.key" 2>/dev/null)" != "$base_key" ]
 fi
 
 # --- overlay archive: /init, lib.sh, the cases, optionally qlisp.ko --------
-inputs=("$here/init.sh" "$here/lib.sh" "$here/sgiov.c" "$tests"/cases/*.sh)
+inputs=("$here/init.sh" "$here/lib.sh" "$here/sgiov.c" "$here/sgresid.c" "$tests"/cases/*.sh)
 [ -n "$ko" ] && inputs+=("$ko")
 ov_key="$base_key ko=${ko:+set} $(cat "${inputs[@]}" | sha256sum | cut -c1-32)"
 if [ ! -f "$cache/initrd.img" ] || [ "$(cat "$cache/overlay.key" 2>/dev/null)" != "$ov_key" ]; then
@@ -258,6 +258,8 @@ if [ ! -f "$cache/initrd.img" ] || [ "$(cat "$cache/overlay.key" 2>/dev/null)" !
 	# sgiov: SG_IO with an iovec of exact segments (case sg_segments)
 	mkdir -p "$stage/usr/bin"
 	gcc -static -O2 -Wall -o "$stage/usr/bin/sgiov" "$here/sgiov.c" || die "building sgiov failed"
+	# sgresid: SG_IO data-in into a pre-filled buffer, the resid (case residuals)
+	gcc -static -O2 -Wall -o "$stage/usr/bin/sgresid" "$here/sgresid.c" || die "building sgresid failed"
 	if [ -n "$ko" ]; then
 		mkdir -p "$stage/lib/modules/$kver/extra"
 		install -m 0644 "$ko" "$stage/lib/modules/$kver/extra/qlisp.ko"

@@ -20,6 +20,9 @@ qtest protocol (no guest, no firmware blob), one throwaway QEMU per case:
     lost (fast posting on)
   7 the x-fault property: reading it shows every fault kind it arms, with
     the count (and argument) armed, and "clear" disarms them all
+  8 the residual faults, exact status entries: "short" leaves the tail of
+    the buffer unwritten and reports it, "resid-over" reports a residual
+    beyond the segments' length; each fires once
 
 Throttling (-drive throttling.iops-total=1) holds commands "in the backend":
 a disk read issued within a second of the previous one waits for the rest
@@ -585,6 +588,9 @@ def case_fault_prop(t):
         ("flip-read %d" % a[15], "flip-read %d" % a[15]),
         ("zero-resid %d" % a[0], "zero-resid %d" % a[0]),
         ("reject-marker %d" % a[1], "reject-marker %d" % a[1]),
+        ("short %d %d" % (a[4], a[5]), "short %d/%d" % (a[4], a[5])),
+        ("resid-over %d %d" % (a[6], a[7]),
+         "resid-over %d/%d" % (a[6], a[7])),
         ("sense-bytes %d 0x28 700000000000000a00000000%02x00"
          % (a[2], a[3] & 0xFF), "sense-bytes %d/40/14" % a[2]),
     ]
@@ -600,9 +606,72 @@ def case_fault_prop(t):
     zero = ["swallow 0", "fail-aborts 0", "fail-resets 0", "seltimeout -1",
             "irq-lost 0", "drop-write 0", "wrong-lba 0/", "flip-read 0",
             "zero-resid 0", "underrun %d/0" % a[9], "corrupt c/0",
-            "reject-marker 0", "sense-bytes 0/"]
+            "reject-marker 0", "sense-bytes 0/", "short %d/0" % a[4],
+            "resid-over %d/0" % a[6]]
     res.check("after clear every kind reads disarmed",
               all((" " + text).find(" " + z) >= 0 for z in zero), text)
+
+
+# ---- 8: the residual faults, exact entries ---------------------------------
+def case_resid_faults(t):
+    res = t.res
+    vm, isp = new_vm(t)
+    q = isp.q
+    res.check("bringup", isp.bringup(256, 64, check=False))
+
+    def faults():
+        return int(vm.qmp.execute("qom-get", path="/machine/peripheral/hba",
+                                  property="x-stat-faults"))
+
+    def fault(v):
+        vm.qmp.execute("qom-set", path="/machine/peripheral/hba",
+                       property="x-fault", value=v)
+
+    def pat(lba, n):
+        return b"".join(M.sector_pattern(lba + i) for i in range(n))
+
+    f0 = faults()
+    # short 512: a READ(10) of 8 sectors stops 512 bytes short: sectors
+    # 0-6 land, the last 512 bytes of the buffer stay as they were
+    fault("short 512 1")
+    q.memset(BUF, 4096, 0xEE)
+    r, _ = isp.run1(M.build_command(0x7801, M.cdb_read10(0, 8),
+                                    [(BUF, 4096)], flags=RF_IN))
+    res.check("short 512: READ(10) of 4096 -> comp 0x15, SCSI GOOD, state "
+              "0x5f00, resid 512",
+              r is not None and (r["est"], r["comp"], r["scsi"], r["state"],
+                                 r["resid"]) ==
+              (0, CS_UNDERRUN, 0, 0x5F00, 512), M.fmt_ent(r))
+    mem = q.memread(BUF, 4096)
+    res.check("short 512: sectors 0-6 arrived, the last 512 bytes untouched",
+              mem[:3584] == pat(0, 7) and mem[3584:] == b"\xee" * 512,
+              mem[3584:3600].hex())
+    # resid-over 100: 4096 + 512 bytes of segments for a 4096-byte read: the
+    # data moves, the residual is 4608 + 100
+    fault("resid-over 100 1")
+    q.memset(BUF, 8192 + 512, 0xEE)
+    r, _ = isp.run1(M.build_command(0x7802, M.cdb_read10(8, 8),
+                                    [(BUF, 4096), (BUF + 8192, 512)],
+                                    flags=RF_IN))
+    res.check("resid-over 100: READ(10) of 4096 over 4608 bytes of segments "
+              "-> comp 0x15, SCSI GOOD, state 0x5f00, resid 4708",
+              r is not None and (r["est"], r["comp"], r["scsi"], r["state"],
+                                 r["resid"]) ==
+              (0, CS_UNDERRUN, 0, 0x5F00, 4708), M.fmt_ent(r))
+    res.check("resid-over 100: the data moved",
+              q.memread(BUF, 4096) == pat(8, 8) and
+              q.memread(BUF + 8192, 512) == b"\xee" * 512)
+    # both fired once: the next read is whole
+    q.memset(BUF, 4096, 0xEE)
+    r, _ = isp.run1(M.build_command(0x7803, M.cdb_read10(0, 8),
+                                    [(BUF, 4096)], flags=RF_IN))
+    res.check("then a READ(10) of 4096 -> comp 0x00, resid 0, data whole",
+              r is not None and (r["est"], r["comp"], r["scsi"],
+                                 r["resid"]) == (0, CS_OK, 0, 0) and
+              q.memread(BUF, 4096) == pat(0, 8), M.fmt_ent(r))
+    res.check("x-stat-faults counted 2", faults() == f0 + 2,
+              "%d -> %d" % (f0, faults()))
+    res.check("QEMU alive", vm.alive())
 
 
 CASES = [
@@ -613,6 +682,7 @@ CASES = [
     (5, "qemu-log", case_log),
     (6, "async-cancel", case_abort),
     (7, "fault-property", case_fault_prop),
+    (8, "resid-faults", case_resid_faults),
 ]
 
 

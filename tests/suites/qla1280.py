@@ -23,7 +23,8 @@ SUITE = {
     # (hotpath measures qlisp's own register traffic)
     "cases": ["attach", "host_channel", "sg_basic", "sg_dd", "fio_verify", "ext4",
               "continuation", "qd32", "fio_jobs8", "sg_reset", "reload",
-              "migrate", "savevm", "sense_keys", "sg_segments", "pci_rebind"],
+              "migrate", "savevm", "sense_keys", "sg_segments", "pci_rebind",
+              "residuals"],
     # seconds per case (default for cases not listed: "case_timeout")
     "case_timeout": 240,
     # reload: 8 rounds (qla1280 loads its firmware each time; 20 took 280 s

@@ -20,7 +20,7 @@ SUITE = {
     "cases": ["attach", "sg_basic", "sg_dd", "fio_verify", "ext4",
               "continuation", "qd32", "hotpath", "fio_jobs8", "sg_reset", "reload",
               "rsp_index", "pci_rebind", "migrate", "savevm", "sense_keys",
-              "sg_segments", "pm_suspend", "pm_freeze",
+              "sg_segments", "pm_suspend", "pm_freeze", "residuals",
               # qlisp's module parameters and firmware file handling
               "modparams"],
     "case_timeout": 240,

@@ -352,6 +352,10 @@ struct ISPState {
     uint8_t f_rsense[ISP_RSENSE_MAX];
     uint32_t f_underrun_count;
     uint32_t f_underrun;
+    uint32_t f_short_count;     /* reads that stop f_short bytes short */
+    uint32_t f_short;
+    uint32_t f_resid_over_count; /* residual the segments + f_resid_over */
+    uint32_t f_resid_over;
     uint32_t f_corrupt_count;
     char f_corrupt;         /* 'h'andle, 't'ype, 'c'ount */
 
@@ -1912,6 +1916,18 @@ static void isp_start_command(ISPState *s, uint8_t (*ents)[ISP_ENTRY_SIZE],
             r->sg_extra = total - xfer;
             isp_sglist_truncate(&r->qsg, xfer);
         }
+        if (s->f_short_count && r->sreq->cmd.mode == SCSI_XFER_FROM_DEV &&
+            xfer > s->f_short && !(r->qsg.nsg > IOV_MAX)) {
+            /*
+             * fault: the target stops f_short bytes short; the tail of the
+             * buffer is never written and QEMU's SCSI layer reports the
+             * bytes it could not move as the residual
+             */
+            s->f_short_count--;
+            s->stat_faults++;
+            isp_sglist_truncate(&r->qsg, xfer - s->f_short);
+            trace_isp1040_fault("short", r->handle);
+        }
     } else {
         r->sg_extra = total;
     }
@@ -2726,6 +2742,13 @@ static void isp_command_complete(SCSIRequest *sreq, size_t resid)
         residual += MIN(s->f_underrun, sreq->cmd.xfer - resid);
         trace_isp1040_fault("underrun", r->handle);
     }
+    if (s->f_resid_over_count && sreq->cmd.xfer > resid) {
+        /* fault: a residual beyond the segments' length (the data moved) */
+        s->f_resid_over_count--;
+        s->stat_faults++;
+        residual = sreq->cmd.xfer + r->sg_extra + s->f_resid_over;
+        trace_isp1040_fault("resid-over", r->handle);
+    }
     if (s->f_zero_resid && residual) {
         /* fault: an underrun reported as a complete transfer */
         s->f_zero_resid--;
@@ -3067,6 +3090,11 @@ static const MemoryRegionOps isp_reg_ops = {
  * sense-bytes N OP HEX data   the same, but the commands move their data
  *                   first
  * underrun B N      the next N data commands report B bytes not moved
+ * short B N         the next N reads longer than B bytes stop B bytes
+ *                   short: the last B bytes are not moved, residual B
+ * resid-over B N    the next N data commands move their data and end with
+ *                   status 0x15 and a residual B bytes beyond the length
+ *                   of their segments
  * corrupt W N       the next N status entries carry a bad handle (W =
  *                   handle), entry type (type) or entry count (count)
  * Silent corruption (tests of the tests' data checks):
@@ -3229,6 +3257,12 @@ static bool isp_fault_parse(ISPState *s, const char *cmd, Error **errp)
     } else if (!strcmp(w[0], "underrun") && n == 2) {
         s->f_underrun = a[0];
         s->f_underrun_count = a[1];
+    } else if (!strcmp(w[0], "short") && n == 2) {
+        s->f_short = a[0];
+        s->f_short_count = a[1];
+    } else if (!strcmp(w[0], "resid-over") && n == 2) {
+        s->f_resid_over = a[0];
+        s->f_resid_over_count = a[1];
     } else if (!strcmp(w[0], "corrupt") && w[1] && w[2] && !w[3] &&
                (!strcmp(w[1], "handle") || !strcmp(w[1], "type") ||
                 !strcmp(w[1], "count"))) {
@@ -3259,6 +3293,7 @@ static bool isp_fault_parse(ISPState *s, const char *cmd, Error **errp)
         s->f_status_count = s->f_sense_count = 0;
         s->f_rsense_count = 0;
         s->f_underrun_count = s->f_corrupt_count = 0;
+        s->f_short_count = s->f_resid_over_count = 0;
         s->f_seltimeout = -1;
         s->f_irq_lost = false;
         isp_update_irq(s);
@@ -3279,7 +3314,8 @@ static char *isp_fault_get(Object *obj, Error **errp)
                            "seltimeout %d status 0x%02x/%u sense %x/%02x/%02x/%u "
                            "underrun %u/%u corrupt %c/%u irq-lost %d "
                            "drop-write %u wrong-lba %u/%u flip-read %u "
-                           "zero-resid %u sense-bytes %u/%d/%u reject-marker %u",
+                           "zero-resid %u sense-bytes %u/%d/%u reject-marker %u "
+                           "short %u/%u resid-over %u/%u",
                            s->f_swallow, s->f_fail_aborts, s->f_fail_resets,
                            s->f_seltimeout, s->f_status, s->f_status_count,
                            s->f_sense[0], s->f_sense[1], s->f_sense[2],
@@ -3290,7 +3326,9 @@ static char *isp_fault_get(Object *obj, Error **errp)
                            s->f_drop_write, s->f_wrong_lba, s->f_lba_shift,
                            s->f_flip_read, s->f_zero_resid,
                            s->f_rsense_count, s->f_rsense_op,
-                           s->f_rsense_len, s->f_reject_marker);
+                           s->f_rsense_len, s->f_reject_marker,
+                           s->f_short, s->f_short_count,
+                           s->f_resid_over, s->f_resid_over_count);
 }
 
 static void isp_fault_set(Object *obj, const char *value, Error **errp)
@@ -4184,6 +4222,10 @@ static const VMStateDescription vmstate_isp = {
         VMSTATE_UINT8_ARRAY(f_sense, ISPState, 3),
         VMSTATE_UINT32(f_underrun_count, ISPState),
         VMSTATE_UINT32(f_underrun, ISPState),
+        VMSTATE_UINT32(f_short_count, ISPState),
+        VMSTATE_UINT32(f_short, ISPState),
+        VMSTATE_UINT32(f_resid_over_count, ISPState),
+        VMSTATE_UINT32(f_resid_over, ISPState),
         VMSTATE_UINT32(f_corrupt_count, ISPState),
         VMSTATE_UINT32(f_reject_marker, ISPState),
         VMSTATE_UINT32(f_rsense_count, ISPState),
