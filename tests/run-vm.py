@@ -20,6 +20,13 @@ the result as the suite's "host_truth" test, so a write that never landed
 or landed at another LBA fails even if the guest read back what it expected.
 @@TRUTH DISK runs the same comparison at once.
 
+Host-side shutdown check: a suite with "shutdown_check" runs QEMU with
+-no-shutdown; after the guest's power-off (the driver's .shutdown has run)
+the runner reads the model's fw-ready through QMP and reports the suite's
+"host_shutdown" test: the chip must no longer run its firmware on the rings
+it was given.  It fails too when the HBA had no driver at power-off
+(@@DONE unbound), as then nothing was checked.
+
 Migration: "@@QMP migrate" live-migrates the guest to a second QEMU with the
 same devices and disks (-incoming on a unix socket) and carries on with it
 (its QMP, its host channel; the source quits); "@@QMP savevm-loadvm" saves
@@ -232,6 +239,10 @@ class Run:
                "-serial", "chardev:chan",
                "-chardev", "socket,id=qmp,path=" + qmp_path,
                "-mon", "chardev=qmp,mode=control"]
+        if s.get("shutdown_check"):
+            # the VM stops at the guest's power-off: the host then reads
+            # the model's state (shutdown_check())
+            cmd.append("-no-shutdown")
         cmd += s["hba"]
         for i, (d, img) in enumerate(zip(s["disks"], disks)):
             # -blockdev nodes, unlike -drive, survive a device_del, so a
@@ -401,9 +412,47 @@ class Run:
                     self.chan.sendall(reply.encode() + b"\n")
                     deadline += time.monotonic() - t_req  # host time does not count
                 elif word == "@@DONE":
+                    if self.suite.get("shutdown_check"):
+                        self.shutdown_check(rest.strip() == "bound")
                     self.qemu_wait(30)
                     self.host_truth()
                     return self.finish()
+
+    def shutdown_check(self, bound):
+        """The suite's "shutdown_check": after the guest's power-off (the
+        driver's .shutdown ran), the chip must have been stopped: the
+        model's firmware no longer runs with the rings it was given
+        (fw-ready false).  A test of its own; QEMU is told to quit after."""
+        t0 = time.monotonic()
+        why = None
+        if not bound:
+            why = "the HBA had no driver when the guest powered off: its shutdown was not checked"
+        try:
+            while not why:
+                st = self.qmp.call("query-status").get("status")
+                if st == "shutdown":
+                    break
+                if time.monotonic() - t0 > 30:
+                    why = "the guest did not power off within 30 s (QEMU %s)" % st
+                    break
+                time.sleep(0.5)
+            if not why:
+                ready = self.qmp.call("qom-get", path=self.suite["qom"], property="fw-ready")
+                resets = self.qmp.call("qom-get", path=self.suite["qom"],
+                                       property="x-stat-chip-resets")
+                log("%s: host_shutdown: after power-off fw-ready=%s, %s chip soft resets"
+                    % (self.name, ready, resets))
+                if ready is not False:
+                    why = ("after the guest's shutdown the chip still runs its firmware "
+                           "on the rings (fw-ready %s)" % ready)
+        except Exception as e:  # a failed read fails the check
+            why = "QMP after power-off: %s" % str(e).replace("\n", " ")
+        self.cases = self.cases + ["host_shutdown"]
+        self.report("host_shutdown", why is None, why or "", time.monotonic() - t0)
+        try:
+            self.qmp.call("quit")
+        except Exception:
+            pass
 
     def truth_request(self, word, rest):
         a = [int(x, 0) for x in rest.split()]

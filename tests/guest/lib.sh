@@ -12,7 +12,8 @@
 #                  @@QMP wakeups             the run states seen at those
 #                  @@QMP throttle <qdev id> <bytes/s>  read throttle (0: off)
 #                  @@GET <key>               a suite value (e.g. dmesg_allow)
-#                  @@DONE                    all cases ran
+#                  @@DONE bound|unbound      all cases ran (is the HBA's
+#                                            driver bound, before power-off)
 #   host -> guest  @@REPLY <json or text>    answer to @@QMP/@@GET
 #                  @@REPLY ERROR <text>      the request failed
 #

@@ -28,6 +28,9 @@ SUITE = {
                  "migrate": 600, "savevm": 600},
     # above the sum of what the cases take (about 10 minutes warm)
     "timeout_total": 1800,
+    # after the guest's power-off the host checks that qlisp's shutdown
+    # stopped the chip (run-vm.py: host_shutdown)
+    "shutdown_check": True,
     "guest": {
         "dmesg_allow": "",
     },
