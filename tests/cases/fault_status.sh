@@ -20,8 +20,18 @@ check_read "busy"
 reset_begin ua
 host_qom_set x-fault "sense 6 0x29 0 1" >/dev/null || fail "arm unit attention"
 check_read "unit attention"
-# where expect_ua looks: the midlayer retried the command, and said so
-[ "$(ua_count ua 0)" -eq 1 ] || fail "an injected UNIT ATTENTION 29/00 logged $(ua_count ua 0) times, want 1"
+# where expect_ua looks: the midlayer retried the command, and said so.
+# qla1280 drops the sense of a CHECK CONDITION that moved less than the
+# command's underflow and retries it as DID_ERROR (see expect_ua): there
+# the unit attention shows only as its underflow line, once.
+n=$(ua_count ua 0)
+if ! is_qlisp && [ "$n" -eq 0 ]; then
+	u=$(dmesg_since_mark ua | grep -c 'scsi: Underflow detected - retrying command\.$')
+	[ "$u" -eq 1 ] || fail "an injected UNIT ATTENTION 29/00: no sd line, and $u qla1280 underflow retries, want 1"
+	host_log "the injected UNIT ATTENTION was retried by qla1280 as an underflow"
+else
+	[ "$n" -eq 1 ] || fail "an injected UNIT ATTENTION 29/00 logged $n times, want 1"
+fi
 host_qom_set x-fault "underrun 4096 2" >/dev/null || fail "arm underrun"
 check_read "underrun"
 f1=$(qom_num x-stat-faults) || fail "cannot read x-stat-faults"
