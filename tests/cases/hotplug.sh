@@ -13,8 +13,10 @@ echo 10 >"/sys/block/${deva#/dev/}/device/timeout"
 fio_pass hpb --name=b --filename="$(disk_sd 1)" --ioengine=libaio --iodepth=8 \
 	--direct=1 --rw=randwrite --bsrange=4k-64k --size=32m --rate=3m &
 bpid=$!
+# A reads for up to 30 s: the unplug ends it with an error long before
+# (a short run could end on its own first on the slow debug kernel)
 fio --name=a --filename="$deva" --ioengine=libaio --iodepth=8 --direct=1 \
-	--rw=randread --bs=4k --size=32m --time_based --runtime=6 \
+	--rw=randread --bs=4k --size=32m --time_based --runtime=30 \
 	>/tmp/fio-hpa.out 2>&1 &
 apid=$!
 # unplug while both are doing I/O
