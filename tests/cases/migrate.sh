@@ -8,20 +8,6 @@
 . /qlisp/lib.sh
 need_disks
 
-# host_request with a longer wait: a migration under TCG takes a while
-long_request() {
-	chan_send "$*"
-	while :; do
-		line=
-		IFS= read -r -t 600 line <&3 || { echo "no reply from host to: $*"; return 1; }
-		line=$(printf '%s' "$line" | tr -d '\r')
-		case $line in
-		"@@REPLY ERROR"*) printf '%s\n' "${line#@@REPLY }"; return 1 ;;
-		"@@REPLY "*) printf '%s\n' "${line#@@REPLY }"; return 0 ;;
-		esac
-	done
-}
-
 a=$(disk_sd 0)
 b=$(disk_sd 1)
 SIZE=${MIG_SIZE:-48m}
@@ -49,7 +35,7 @@ kill -0 $pidA 2>/dev/null && kill -0 $pidB 2>/dev/null ||
 c0=$(qom_num x-stat-cmds) || fail "cannot read x-stat-cmds"
 io0=$(( $(io_count "$a") + $(io_count "$b") ))
 say "migrating with fio running on $a and $b"
-r=$(long_request "@@QMP migrate") || fail "migration failed: $r"
+r=$(host_request_wait 600 "@@QMP migrate") || fail "migration failed: $r"
 say "migrated: $r"
 host_log "migrated: $r"
 # the guest runs on the destination, its commands through the new model

@@ -6,19 +6,6 @@
 . /qlisp/lib.sh
 need_disks
 
-long_request() {
-	chan_send "$*"
-	while :; do
-		line=
-		IFS= read -r -t 600 line <&3 || { echo "no reply from host to: $*"; return 1; }
-		line=$(printf '%s' "$line" | tr -d '\r')
-		case $line in
-		"@@REPLY ERROR"*) printf '%s\n' "${line#@@REPLY }"; return 1 ;;
-		"@@REPLY "*) printf '%s\n' "${line#@@REPLY }"; return 0 ;;
-		esac
-	done
-}
-
 a=$(disk_sd 0)
 b=$(disk_sd 1)
 SIZE=${MIG_SIZE:-48m}
@@ -37,7 +24,7 @@ wait_io "$b" 64 || fail "fio did not start on disk B"
 kill -0 $pidA 2>/dev/null && kill -0 $pidB 2>/dev/null ||
 	fail "fio ended before the snapshot (raise MIG_SIZE)"
 c0=$(qom_num x-stat-cmds) || fail "cannot read x-stat-cmds"
-r=$(long_request "@@QMP savevm-loadvm") || fail "savevm/loadvm failed: $r"
+r=$(host_request_wait 600 "@@QMP savevm-loadvm") || fail "savevm/loadvm failed: $r"
 say "snapshot: $r"
 c1=$(qom_num x-stat-cmds) || fail "cannot read x-stat-cmds after the load"
 [ "$c1" -ge "$c0" ] || fail "x-stat-cmds went back from $c0 to $c1"

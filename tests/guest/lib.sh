@@ -42,11 +42,16 @@ chan_send() { printf '%s\n' "$*" >&3; }
 
 # host_request LINE: send a request, print the reply text (without "@@REPLY ").
 # Returns 1 when the host answered ERROR or did not answer in 60 s.
-host_request() {
+host_request() { host_request_wait 60 "$@"; }
+# host_request_wait SECS LINE: host_request, waiting up to SECS for the reply
+# (a migration or a snapshot under TCG takes minutes)
+host_request_wait() {
+	_hw=$1
+	shift
 	chan_send "$*"
 	while :; do
 		line=
-		IFS= read -r -t 60 line <&3 || { say "no reply from host to: $*"; return 1; }
+		IFS= read -r -t "$_hw" line <&3 || { say "no reply from host to: $*"; return 1; }
 		line=$(printf '%s' "$line" | tr -d '\r')
 		case $line in
 		"@@REPLY ERROR"*) printf '%s\n' "${line#@@REPLY }"; return 1 ;;
