@@ -11,7 +11,8 @@ as the last line "N passed, N failed".  Exit status 1 when anything failed.
 Host channel: the guest's ttyS1 is a unix socket this runner listens on.  The
 guest sends @@BOOTED, @@START <case>, @@RESULT <case> PASS|FAIL <reason>,
 @@LOG <text>, @@QMP ..., @@GET <key>, @@WROTE/@@FORGET/@@TRUTH ..., @@DONE;
-requests are answered with one @@REPLY line (see tests/guest/lib.sh).
+requests are answered with one @@REPLY line (see tests/guest/lib.sh); a
+request numbered "@@QMP#N ..." gets "@@REPLY#N ...".
 
 Host-side truth: the guest reports the deterministic patterns it wrote
 (@@WROTE DISK LBA COUNT SEED, see tpat in tests/guest/lib.sh); after the
@@ -385,6 +386,9 @@ class Run:
                 self.transcript.write("%8.2f < %s\n" % (time.monotonic() - self.t_start, line))
                 self.transcript.flush()
                 word, _, rest = line.partition(" ")
+                # a request's number ("@@QMP#12 ..."), repeated in its
+                # reply so the guest can skip a late one (lib.sh)
+                word, _, tag = word.partition("#")
                 if word == "@@BOOTED":
                     booted = True
                     self.boot_time = time.monotonic() - self.t_start
@@ -406,6 +410,8 @@ class Run:
                 elif word in ("@@QMP", "@@GET", "@@WROTE", "@@FORGET", "@@TRUTH"):
                     t_req = time.monotonic()
                     reply = self.request(word, rest)
+                    if tag:
+                        reply = "@@REPLY#" + tag + reply[len("@@REPLY"):]
                     self.transcript.write("%8.2f > %s\n" % (time.monotonic() - self.t_start, reply))
                     # (a migration replaced the channel: the reply goes
                     # to the guest where it now runs)

@@ -51,6 +51,37 @@ chan_send "@@BOOTED $(cut -d' ' -f1 /proc/uptime)"
 modprobe -q sd_mod || say "init: modprobe sd_mod failed"
 modprobe -q sg || say "init: modprobe sg failed"
 
+# reap_case CASE SID: kill what the case left running in its session SID
+# (its own, from setsid) and wait, up to 60 s, until it is gone, I/O
+# included; say what it was.  A case that ends with jobs still running is
+# a test defect: the next case would share the disks with them.
+case_procs() {
+	for _st in /proc/[0-9]*/stat; do
+		_l=$(cat "$_st" 2>/dev/null) || continue
+		_c=${_l#* (}
+		_c=${_c%%) *}
+		# fields after the name: state ppid pgrp session
+		# shellcheck disable=SC2086
+		set -- ${_l##*) }
+		[ "$4" = "$_rsid" ] && printf '%s[%s] ' "$_c" "${_l%% *}"
+	done
+}
+reap_case() {
+	_rsid=$2
+	_left=$(case_procs)
+	[ -n "$_left" ] || return 0
+	say "case $1 left running: $_left; killing them"
+	chan_send "@@LOG case $1 left running: $_left"
+	kill -KILL -- "-$_rsid" 2>/dev/null
+	_rw=0
+	while [ -n "$(case_procs)" ] && [ $_rw -lt 600 ]; do
+		usleep 100000
+		_rw=$((_rw + 1))
+	done
+	[ -z "$(case_procs)" ] || say "case $1: still running after 60 s: $(case_procs)"
+	# the host channel's lock, if a killed job held it
+	rm -rf /tmp/chan.lock /tmp/seed.lock
+}
 seq=0
 for c in $(echo "$VMT_CASES" | tr ',' ' '); do
 	seq=$((seq + 1))
@@ -60,8 +91,13 @@ for c in $(echo "$VMT_CASES" | tr ',' ' '); do
 	chan_send "@@START $c"
 	say "=== case $c"
 	if [ -f "/qlisp/cases/$c.sh" ]; then
-		(cd /tmp && CASE=$c CASE_TAG=$tag sh "/qlisp/cases/$c.sh")
+		# in a session of its own, so that what it left running (a
+		# background fio after a fail) is killed before the next case
+		(cd /tmp && CASE=$c CASE_TAG=$tag exec setsid sh "/qlisp/cases/$c.sh") &
+		cpid=$!
+		wait $cpid
 		rc=$?
+		reap_case "$c" "$cpid"
 		if [ ! -f /tmp/result ]; then
 			chan_send "@@RESULT $c FAIL exited with status $rc without a verdict"
 		fi

@@ -40,25 +40,66 @@ say() { echo "[qlisp] $*"; }
 
 chan_send() { printf '%s\n' "$*" >&3; }
 
+# lock_take DIR / lock_drop DIR: a lock between a case and its background
+# jobs (busybox has no flock; mkdir is atomic).  The holder's pid is kept in
+# it, so a holder that died (killed with its case) does not block the next.
+lock_take() {
+	read -r _lme _ </proc/self/stat
+	_lt0=$(date +%s)
+	until mkdir "$1" 2>/dev/null; do
+		_lp=$(cat "$1/pid" 2>/dev/null)
+		if { [ -n "$_lp" ] && ! kill -0 "$_lp" 2>/dev/null; } ||
+		   [ $(($(date +%s) - _lt0)) -gt 900 ]; then
+			say "lock $1: taken from ${_lp:-a holder without pid}" >&2
+			rm -rf "$1"
+			continue
+		fi
+		usleep 20000
+	done
+	echo "$_lme" >"$1/pid"
+}
+lock_drop() { rm -rf "$1"; }
+
 # host_request LINE: send a request, print the reply text (without "@@REPLY ").
 # Returns 1 when the host answered ERROR or did not answer in 60 s.
 host_request() { host_request_wait 60 "$@"; }
 # host_request_wait SECS LINE: host_request, waiting up to SECS for the reply
-# (a migration or a snapshot under TCG takes minutes)
+# (a migration or a snapshot under TCG takes minutes).
+# One request is out at a time (a background fio_pass asks the host too, and
+# a reply would go to whichever reader took it first), and each carries a
+# number that its reply repeats ("@@QMP#12 qom-get ..." gets "@@REPLY#12
+# ..."), so a late answer to a request that timed out is never taken as the
+# answer to the next.
 host_request_wait() {
 	_hw=$1
 	shift
-	chan_send "$*"
+	_hl="$*"
+	lock_take /tmp/chan.lock
+	_hn=$(($(cat /tmp/chan.seq 2>/dev/null || echo 0) + 1))
+	echo "$_hn" >/tmp/chan.seq
+	case $_hl in
+	*" "*) chan_send "${_hl%% *}#$_hn ${_hl#* }" ;;
+	*) chan_send "$_hl#$_hn" ;;
+	esac
+	_hend=$(($(date +%s) + _hw))
+	_hrc=1
 	while :; do
+		_hleft=$((_hend - $(date +%s)))
 		line=
-		IFS= read -r -t "$_hw" line <&3 || { say "no reply from host to: $*"; return 1; }
+		if [ "$_hleft" -le 0 ] || ! IFS= read -r -t "$_hleft" line <&3; then
+			say "no reply from host to: $_hl"
+			break
+		fi
 		line=$(printf '%s' "$line" | tr -d '\r')
 		case $line in
-		"@@REPLY ERROR"*) printf '%s\n' "${line#@@REPLY }"; return 1 ;;
-		"@@REPLY "*) printf '%s\n' "${line#@@REPLY }"; return 0 ;;
-		"@@REPLY") return 0 ;;
+		"@@REPLY#$_hn ERROR"*) printf '%s\n' "${line#"@@REPLY#$_hn "}"; break ;;
+		"@@REPLY#$_hn "*) printf '%s\n' "${line#"@@REPLY#$_hn "}"; _hrc=0; break ;;
+		"@@REPLY#$_hn") _hrc=0; break ;;
+		"@@REPLY"*) say "skipped a late host reply: $line" >&2 ;;
 		esac
 	done
+	lock_drop /tmp/chan.lock
+	return $_hrc
 }
 
 host_qom_get() { host_request "@@QMP qom-get $VMT_QOM $1"; }
@@ -271,10 +312,12 @@ pattern() {
 # next_seed: a seed no earlier call in this boot returned (a random base per
 # boot, then one more per call; kept in a file, as cases are subshells).
 next_seed() {
+	lock_take /tmp/seed.lock
 	[ -f /tmp/seed.next ] ||
 		echo $(( $(od -An -N4 -tu4 /dev/urandom | tr -d ' ') % 1000000000 + 1 )) >/tmp/seed.next
 	_s=$(cat /tmp/seed.next)
 	echo $((_s + 1)) >/tmp/seed.next
+	lock_drop /tmp/seed.lock
 	echo "$_s"
 }
 

@@ -17,7 +17,7 @@ SUITE = {
         {"target": 3, "lun": 0, "size_mib": 160},
         {"target": 3, "lun": 2, "size_mib": 136},
     ],
-    "cases": ["attach", "sg_basic", "sg_dd", "fio_verify", "ext4",
+    "cases": ["attach", "chan_race", "sg_basic", "sg_dd", "fio_verify", "ext4",
               "continuation", "qd32", "hotpath", "fio_jobs8", "sg_reset", "reload",
               "rsp_index", "pci_rebind", "migrate", "savevm", "sense_keys",
               "sg_segments", "pm_suspend", "pm_freeze", "residuals",
