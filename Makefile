@@ -42,7 +42,7 @@ check:
 		qlisp-2hba qla1280-2hba qlisp-nvram qlisp-cdb16 qlisp-neg qlisp-revs \
 		qlisp-faults qla1280-faults qlisp-debug qlisp-topo qla1280-topo
 
-QUICK_CASES := attach sg_basic sg_dd continuation eyes_dropwrite eyes_wronglba \
+QUICK_CASES := attach chan_race sg_basic sg_dd continuation eyes_dropwrite eyes_wronglba \
 	eyes_flipread eyes_zeroresid
 
 check-quick:
