@@ -438,8 +438,8 @@ class Run:
                 st = self.qmp.call("query-status").get("status")
                 if st == "shutdown":
                     break
-                if time.monotonic() - t0 > 30:
-                    why = "the guest did not power off within 30 s (QEMU %s)" % st
+                if time.monotonic() - t0 > 60:
+                    why = "the guest did not power off within 60 s (QEMU %s)" % st
                     break
                 time.sleep(0.5)
             if not why:

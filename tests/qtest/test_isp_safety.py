@@ -591,6 +591,8 @@ def case_fault_prop(t):
         ("short %d %d" % (a[4], a[5]), "short %d/%d" % (a[4], a[5])),
         ("resid-over %d %d" % (a[6], a[7]),
          "resid-over %d/%d" % (a[6], a[7])),
+        ("syserr-mbox %d 0x%x" % (a[8], a[9] & 0xFF),
+         "syserr-mbox %d/0x%02x" % (a[8], a[9] & 0xFF)),
         ("sense-bytes %d 0x28 700000000000000a00000000%02x00"
          % (a[2], a[3] & 0xFF), "sense-bytes %d/40/14" % a[2]),
     ]
@@ -607,7 +609,7 @@ def case_fault_prop(t):
             "irq-lost 0", "drop-write 0", "wrong-lba 0/", "flip-read 0",
             "zero-resid 0", "underrun %d/0" % a[9], "corrupt c/0",
             "reject-marker 0", "sense-bytes 0/", "short %d/0" % a[4],
-            "resid-over %d/0" % a[6]]
+            "resid-over %d/0" % a[6], "syserr-mbox 0/"]
     res.check("after clear every kind reads disarmed",
               all((" " + text).find(" " + z) >= 0 for z in zero), text)
 
@@ -674,6 +676,41 @@ def case_resid_faults(t):
     res.check("QEMU alive", vm.alive())
 
 
+# ---- 9: syserr-mbox: the firmware fails on a mailbox command ----------------
+def case_syserr_mbox(t):
+    res = t.res
+    vm, isp = new_vm(t)
+    res.check("bringup", isp.bringup(256, 64, check=False))
+
+    def qom(prop):
+        return vm.qmp.execute("qom-get", path="/machine/peripheral/hba",
+                              property=prop)
+
+    f0 = int(qom("x-stat-faults"))
+    vm.qmp.execute("qom-set", path="/machine/peripheral/hba",
+                   property="x-fault", value="syserr-mbox 1 0")
+    res.check("syserr-mbox 1 0: a command of another opcode is answered",
+              isp.mbox_status({0: 0x06, 1: 0x1234, 2: 0x5678}) == M.MBS_OK)
+    n0 = len(isp.async_events)
+    try:
+        isp.mbox({0: 0x00}, timeout=2.0)
+        answered = True
+    except M.MboxTimeout:
+        answered = False
+    res.check("the NOP gets no answer", not answered)
+    res.check("async 0x8002 instead",
+              any(e[0] == 0x8002 for e in isp.async_events[n0:]),
+              str(isp.async_events[n0:]))
+    res.check("reading x-fault shows it fired", "syserr-mbox 0/0x00" in
+              qom("x-fault"), qom("x-fault"))
+    res.check("x-stat-faults counted 1", int(qom("x-stat-faults")) == f0 + 1)
+    res.check("the halted RISC takes no command",
+              isp.mbox_status({0: 0x00}, 1.0) is None)
+    res.check("after a RISC reset the NOP is answered (fired once)",
+              isp.risc_reset() and isp.alive_nop())
+    res.check("QEMU alive", vm.alive())
+
+
 CASES = [
     (1, "write12-64bit", case_write12),
     (2, "bounce-dma-failure", case_dma_fail),
@@ -683,6 +720,7 @@ CASES = [
     (6, "async-cancel", case_abort),
     (7, "fault-property", case_fault_prop),
     (8, "resid-faults", case_resid_faults),
+    (9, "syserr-mbox", case_syserr_mbox),
 ]
 
 

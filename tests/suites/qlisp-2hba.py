@@ -14,7 +14,10 @@ SUITE = {
         {"target": 5, "lun": 0, "size_mib": 80, "bus": "hba2.0"},
         {"target": 3, "lun": 1, "size_mib": 72, "bus": "hba2.0"},
     ],
-    "cases": ["two_hbas", "fault_2hba"],
+    "cases": ["two_hbas", "fault_2hba", "shutdown_reset"],
+    # after the power-off the host reads hba's fw-ready (shutdown_reset
+    # powers off with hba re-initialising: it must run last)
+    "shutdown_check": True,
     "case_timeout": 240,
     "guest": {"dmesg_allow": ""},
 }

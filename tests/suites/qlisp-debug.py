@@ -33,6 +33,7 @@ SUITE = {
               "continuation", "qd32", "fio_jobs8", "sg_reset", "reload",
               "fault_irq", "fault_timeout", "fault_escalate", "fault_busreset",
               "fault_syserr", "fault_seltimeout", "fault_status",
+              "fault_probe_reset",
               "fault_corrupt", "fault_badentry", "hotplug", "kdebug"],
     "case_timeout": 480,
     "timeout_total": 3600,

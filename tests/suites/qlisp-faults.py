@@ -23,6 +23,7 @@ SUITE = {
               "fault_syserr", "fault_seltimeout", "fault_status",
               "fault_corrupt", "fault_badentry", "blkdebug_lba", "soak", "hotplug",
               "fault_mbox_timeout", "fault_reset_race",
+              "fault_probe_reset",
               "fault_busmaster", "fault_reset_dma", "fault_marker_reject",
               # the data checks must fail under silent corruption
               "eyes_dropwrite", "eyes_wronglba", "eyes_flipread", "eyes_zeroresid"],

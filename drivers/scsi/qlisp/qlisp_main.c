@@ -2112,15 +2112,18 @@ err_irq:
 	/*
 	 * No reset work may run on after probe, and the chip may hold the
 	 * rings' addresses (a failed interrupt check comes after the ring
-	 * set-up): it is stopped before they are freed.
+	 * set-up): it is stopped before they are freed.  A firmware error
+	 * during bring-up may have started the reset work, which waited for
+	 * @chip_mutex and now owns the chip: its interrupts are left alone
+	 * until it is done.
 	 */
 	spin_lock_irq(ha->lock);
 	ha->removing = true;
 	ha->online = false;
 	spin_unlock_irq(ha->lock);
-	qlisp_disable_intr(ha);
 	cancel_work_sync(&ha->reset_work);
 	cancel_work_sync(&ha->neg_work);
+	qlisp_disable_intr(ha);
 	qlisp_halt_chip(ha);
 	free_irq(pdev->irq, ha);
 err_free:

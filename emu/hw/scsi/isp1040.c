@@ -333,6 +333,8 @@ struct ISPState {
     uint32_t f_fail_aborts;
     uint32_t f_fail_resets;
     bool f_irq_lost;        /* INTA# never reaches the interrupt controller */
+    uint32_t f_syserr_mbox;     /* mailbox commands that halt the firmware */
+    uint8_t f_syserr_mbox_op;   /* ... only those with this opcode */
     /* silent corruption, for tests of the tests (see isp_fault_parse) */
     uint32_t f_drop_write;  /* writes completed GOOD, nothing written */
     uint32_t f_wrong_lba;   /* reads/writes sent to LBA + f_lba_shift */
@@ -2552,6 +2554,10 @@ static void isp_mbox_finish(ISPState *s)
     s->mbox_done_recheck = true;
 }
 
+/* the syserr-mbox fault (see isp_fault_parse) */
+static void isp_system_error(ISPState *s);
+static void isp_syserr_halt(ISPState *s);
+
 static void isp_run_mailbox(ISPState *s)
 {
     uint16_t in[ISP_NMBOX], out[ISP_NMBOX];
@@ -2564,6 +2570,15 @@ static void isp_run_mailbox(ISPState *s)
     }
     memcpy(in, s->mbox_in, sizeof(in));     /* the RISC reads them once */
     s->doorbell = false;
+    if (s->f_syserr_mbox && in[0] == s->f_syserr_mbox_op) {
+        /* fault: the firmware fails on this command and never answers it */
+        s->f_syserr_mbox--;
+        s->stat_faults++;
+        trace_isp1040_fault("syserr-mbox", in[0]);
+        isp_system_error(s);
+        isp_syserr_halt(s);
+        return;
+    }
     memcpy(out, s->mbox_out, sizeof(out));
     s->in_mbox = true;
     out[0] = isp_mbox_command(s, in, out, &mask);
@@ -3078,6 +3093,8 @@ static const MemoryRegionOps isp_reg_ops = {
  * bus-reset         a SCSI bus reset by another initiator (async 0x8001)
  * system-error      firmware failure (async 0x8002); the RISC halts until
  *                   a chip reset (isp_syserr_halt)
+ * syserr-mbox N OP  the next N mailbox commands with opcode OP are never
+ *                   answered: the firmware fails on them as on system-error
  * seltimeout T      target T stops answering selection; T = -1 ends it
  * status S N        the next N commands end with SCSI status S (e.g. 0x28
  *                   TASK SET FULL, 0x08 BUSY), nothing transferred
@@ -3234,6 +3251,9 @@ static bool isp_fault_parse(ISPState *s, const char *cmd, Error **errp)
         s->stat_faults++;
         isp_system_error(s);
         isp_syserr_halt(s);
+    } else if (!strcmp(w[0], "syserr-mbox") && n == 2 && a[1] <= 0xff) {
+        s->f_syserr_mbox = a[0];
+        s->f_syserr_mbox_op = a[1];
     } else if (!strcmp(w[0], "seltimeout") && w[1] && !w[2]) {
         if (qemu_strtol(w[1], NULL, 0, &t) < 0 || t < -1 ||
             t >= ISP_MAX_TARGETS) {
@@ -3294,6 +3314,7 @@ static bool isp_fault_parse(ISPState *s, const char *cmd, Error **errp)
         s->f_rsense_count = 0;
         s->f_underrun_count = s->f_corrupt_count = 0;
         s->f_short_count = s->f_resid_over_count = 0;
+        s->f_syserr_mbox = 0;
         s->f_seltimeout = -1;
         s->f_irq_lost = false;
         isp_update_irq(s);
@@ -3315,7 +3336,8 @@ static char *isp_fault_get(Object *obj, Error **errp)
                            "underrun %u/%u corrupt %c/%u irq-lost %d "
                            "drop-write %u wrong-lba %u/%u flip-read %u "
                            "zero-resid %u sense-bytes %u/%d/%u reject-marker %u "
-                           "short %u/%u resid-over %u/%u",
+                           "short %u/%u resid-over %u/%u "
+                           "syserr-mbox %u/0x%02x",
                            s->f_swallow, s->f_fail_aborts, s->f_fail_resets,
                            s->f_seltimeout, s->f_status, s->f_status_count,
                            s->f_sense[0], s->f_sense[1], s->f_sense[2],
@@ -3328,7 +3350,8 @@ static char *isp_fault_get(Object *obj, Error **errp)
                            s->f_rsense_count, s->f_rsense_op,
                            s->f_rsense_len, s->f_reject_marker,
                            s->f_short, s->f_short_count,
-                           s->f_resid_over, s->f_resid_over_count);
+                           s->f_resid_over, s->f_resid_over_count,
+                           s->f_syserr_mbox, s->f_syserr_mbox_op);
 }
 
 static void isp_fault_set(Object *obj, const char *value, Error **errp)
@@ -4210,6 +4233,8 @@ static const VMStateDescription vmstate_isp = {
         VMSTATE_UINT32(f_fail_aborts, ISPState),
         VMSTATE_UINT32(f_fail_resets, ISPState),
         VMSTATE_BOOL(f_irq_lost, ISPState),
+        VMSTATE_UINT32(f_syserr_mbox, ISPState),
+        VMSTATE_UINT8(f_syserr_mbox_op, ISPState),
         VMSTATE_UINT32(f_drop_write, ISPState),
         VMSTATE_UINT32(f_wrong_lba, ISPState),
         VMSTATE_UINT32(f_lba_shift, ISPState),
