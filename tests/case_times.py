@@ -76,7 +76,7 @@ MEASURED = {
         "fault_mbox_timeout": 19.3, "fault_reset_race": 29.2,
         "fault_seltimeout": 0.8, "fault_status": 1.6, "fault_syserr": 22.2,
         "fault_timeout": 12.8, "hotplug": 13.8, "pci_rebind": 9.4,
-        "soak": 121.5,
+        "soak": 68.1,
     },
     "qlisp-swiotlb": {"attach": 14.2, "continuation": 10.1, "qd32": 3.4, "sg_dd": 185.1},
 }
