@@ -39,7 +39,7 @@ MEASURED = {
         "eyes_dropwrite": 8.1, "eyes_flipread": 5.5, "eyes_wronglba": 7.8,
         "eyes_zeroresid": 5.6, "fio_jobs8": 12.3, "fio_verify": 61.1,
         "host_channel": 0.2, "qd32": 13.7, "reload": 280.1, "sg_basic": 20.3,
-        "sg_dd": 314.7, "sg_reset": 59.6, "pci_rebind": 25.2,
+        "sg_dd": 314.7, "sg_reset": 79.5, "pci_rebind": 25.2,
     },
     "qla1280-2hba": {"two_hbas": 17.3, "fault_2hba": 37.9},
     "qla1280-faults": {
