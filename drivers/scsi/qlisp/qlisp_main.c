@@ -1999,6 +1999,12 @@ static struct scsi_host_template qlisp_template = {
 	.dma_boundary		= 0xffffffff,
 	.cmd_size		= sizeof(struct qlisp_cmd_priv),
 	.track_queue_depth	= 1,
+	/*
+	 * qlisp_bus_reset() waits the settle delay (NVRAM or settle_delay=)
+	 * after every bus reset it makes, the host reset's included: the
+	 * midlayer's own 10 s on top of it would only idle the adapter.
+	 */
+	.skip_settle_delay	= 1,
 	.shost_groups		= qlisp_host_groups,
 };
 
