@@ -34,14 +34,8 @@ while [ $i -lt 10 ]; do
 	host_qom_set x-fault "reject-marker 1" >/dev/null || fail "cannot arm reject-marker"
 	run sg_reset -d "$sgc" || fail "sg_reset -d $sgc failed"
 	# I/O goes on after it: 16 more completions, unless fio ends first
-	# (then it completed all it had, and its verify is checked below)
-	b=$(io_count "$dev")
-	t=$(($(uptime_s) + 60))
-	until [ $(($(io_count "$dev") - b)) -ge 16 ]; do
-		kill -0 $fpid 2>/dev/null || break
-		[ "$(uptime_s)" -lt $t ] || fail "no I/O completed after rejected marker $((i + 1))"
-		sleep 0.1
-	done
+	# (its verify is checked below)
+	wait_io "$dev" 16 60 $fpid || fail "no I/O completed after rejected marker $((i + 1))"
 	i=$((i + 1))
 done
 [ $i -ge 4 ] || fail "fio ended after $i resets"

@@ -13,28 +13,17 @@ sg=$(disk_sg 0)
 reset_count() { host_stat resets; }
 is_qlisp && r0=$(reset_count)
 m0=$(recoveries) || fail "cannot read the model's recovery counters"
-rm -f /tmp/sgr.stop /tmp/sgr.passes /tmp/sgr.failed
-(
-	k=0
-	while [ ! -f /tmp/sgr.stop ]; do
-		k=$((k + 1))
-		fio_pass "reset$k" --name=reset --filename="$dev" --ioengine=libaio --iodepth=16 \
-			--direct=1 --rw=randwrite --bsrange=4k-128k --size=16m --rate=3m ||
-			{ fio_why "reset$k" >/tmp/sgr.failed; exit 1; }
-		echo "$k" >/tmp/sgr.passes
-	done
-) &
-fpid=$!
+fio_passes_start reset --name=reset --filename="$dev" --ioengine=libaio --iodepth=16 \
+	--direct=1 --rw=randwrite --bsrange=4k-128k --size=16m --rate=3m
 # sgr_fail REASON: end the passes (the one under way finishes), then fail
 sgr_fail() {
-	touch /tmp/sgr.stop
-	wait $fpid
-	[ -f /tmp/sgr.failed ] && fail "$*; fio: $(cat /tmp/sgr.failed)"
+	fio_passes_stop reset
+	why=$(fio_passes_failed reset) && fail "$*; fio: $why"
 	fail "$*"
 }
 wait_io "$dev" 32 || sgr_fail "fio did not start writing"
 for how in -d -b -H; do
-	[ -f /tmp/sgr.failed ] && sgr_fail "before sg_reset $how: $(cat /tmp/sgr.failed)"
+	why=$(fio_passes_failed reset) && sgr_fail "before sg_reset $how: $why"
 	# writes are completing right now, so the reset hits I/O
 	wait_io "$dev" 8 || sgr_fail "no I/O under way before sg_reset $how"
 	reset_begin "sg$how"
@@ -52,10 +41,9 @@ for how in -d -b -H; do
 	fi
 done
 # the pass under way finishes and verifies
-touch /tmp/sgr.stop
-wait $fpid
-[ -f /tmp/sgr.failed ] && fail "across the resets: $(cat /tmp/sgr.failed)"
-passes=$(cat /tmp/sgr.passes 2>/dev/null || echo 0)
+fio_passes_stop reset
+why=$(fio_passes_failed reset) && fail "across the resets: $why"
+passes=$(fio_passes_done reset)
 [ "$passes" -ge 1 ] || fail "no write+verify pass completed"
 tail -n 20 "/tmp/fio.reset$passes.out"
 # whichever driver: the model saw the resets (device, bus, chip)

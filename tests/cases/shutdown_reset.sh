@@ -73,20 +73,19 @@ f2=$(host_qom_get_path $q2 x-stat-faults) || fail "cannot read hba2's fault coun
 host_qom_set_path $q2 x-fault "syserr-mbox 4 6" >/dev/null || fail "cannot arm hba2"
 host_qom_set x-fault "syserr-mbox 2 6" >/dev/null || fail "cannot arm hba"
 host_qom_set_path $q2 x-fault system-error >/dev/null || fail "cannot post hba2's system error"
-# hba2's firmware error taken and its first mailbox test failed
-n=0
-until [ "$(host_qom_get_path $q2 x-stat-faults)" -ge $((f2 + 2)) ]; do
-	n=$((n + 1))
-	[ $n -lt 40 ] || fail "hba2's re-initialisation did not reach its mailbox test"
-	usleep 100000
-done
+# faults_reach QOM-PATH N WHO: wait up to 4 s until the adapter counted N
+# faults (its firmware error taken and its first mailbox test failed)
+faults_reach() {
+	n=0
+	until [ "$(host_qom_get_path "$1" x-stat-faults)" -ge "$2" ] 2>/dev/null; do
+		n=$((n + 1))
+		[ $n -lt 40 ] || fail "$3's re-initialisation did not reach its mailbox test"
+		usleep 100000
+	done
+}
+faults_reach $q2 $((f2 + 2)) hba2
 host_qom_set x-fault system-error >/dev/null || fail "cannot post hba's system error"
-n=0
-until [ "$(qom_num x-stat-faults)" -ge $((f1 + 2)) ]; do
-	n=$((n + 1))
-	[ $n -lt 40 ] || fail "hba's re-initialisation did not reach its mailbox test"
-	usleep 100000
-done
+faults_reach "$VMT_QOM" $((f1 + 2)) hba
 dmesg_since_start | grep -q "$bdf: firmware error 0x8002" ||
 	fail "hba's firmware error was not taken"
 host_log "hba $bdf re-initialising, hba2 too: powering off"

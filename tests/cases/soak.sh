@@ -20,29 +20,16 @@ f0=$(qom_num x-stat-faults) || fail "cannot read x-stat-faults"
 # pass wrote: a write lost in any pass fails that pass's verify.  The
 # options before the first --name apply to both jobs.  SOAK_IODEPTH (from
 # the suite, default 16) per disk.
-rm -f /tmp/soak.stop /tmp/soak.passes /tmp/soak.failed
-(
-	k=0
-	while [ ! -f /tmp/soak.stop ]; do
-		k=$((k + 1))
-		fio_pass "soak$k" --ioengine=libaio --iodepth="${SOAK_IODEPTH:-16}" --direct=1 \
-			--rw=randwrite --bsrange=4k-128k --size=24m \
-			--name=sa --filename="$(disk_sd 0)" \
-			--name=sb --filename="$(disk_sd 1)" ||
-			{ fio_why "soak$k" >/tmp/soak.failed; exit 1; }
-		[ "$(grep -c 'err= *0' "/tmp/fio.soak$k.out")" -eq 2 ] ||
-			{ echo "soak$k: not both disks verified" >/tmp/soak.failed; exit 1; }
-		echo "$k" >/tmp/soak.passes
-	done
-) &
-fpid=$!
+FIO_PASSES_JOBS=2 fio_passes_start soak --ioengine=libaio --iodepth="${SOAK_IODEPTH:-16}" \
+	--direct=1 --rw=randwrite --bsrange=4k-128k --size=24m \
+	--name=sa --filename="$(disk_sd 0)" \
+	--name=sb --filename="$(disk_sd 1)"
 # soak_fail REASON: stop the passes (the one under way ends: bounded by the
 # disks' command timeouts) so that no I/O of the soak runs into the next
 # case, then fail
 soak_fail() {
 	host_qom_set x-fault clear >/dev/null
-	touch /tmp/soak.stop
-	wait $fpid
+	fio_passes_stop soak
 	fail "$*"
 }
 # a small shell PRNG so the fault sequence follows the seed
@@ -53,7 +40,7 @@ end=$(( $(cut -d. -f1 /proc/uptime) + secs ))
 n=0
 lastsys=
 while [ "$(cut -d. -f1 /proc/uptime)" -lt $end ]; do
-	[ -f /tmp/soak.failed ] && break
+	fio_passes_failed soak >/dev/null && break
 	next 7
 	kind=$r
 	# the first seven faults are each of the seven kinds once, in an
@@ -105,13 +92,12 @@ while [ "$(cut -d. -f1 /proc/uptime)" -lt $end ]; do
 	sleep $((r + 1))
 done
 host_qom_set x-fault clear >/dev/null
-[ -f /tmp/soak.failed ] && soak_fail "a pass failed during the soak (fault seed $seed): $(cat /tmp/soak.failed)"
+why=$(fio_passes_failed soak) && soak_fail "a pass failed during the soak (fault seed $seed): $why"
 # the pass under way finishes (and verifies) with no more faults
-touch /tmp/soak.stop
-wait $fpid
-[ -f /tmp/soak.failed ] && fail "the last pass failed (fault seed $seed): $(cat /tmp/soak.failed)"
+fio_passes_stop soak
+why=$(fio_passes_failed soak) && fail "the last pass failed (fault seed $seed): $why"
 [ "$n" -ge 7 ] || fail "$n faults in ${secs}s: not every kind was injected (seed $seed)"
-passes=$(cat /tmp/soak.passes 2>/dev/null || echo 0)
+passes=$(fio_passes_done soak)
 [ "$passes" -ge 1 ] || fail "no write+verify pass completed"
 tail -n 8 "/tmp/fio.soak$passes.out"
 f1=$(qom_num x-stat-faults) || fail "cannot read x-stat-faults"

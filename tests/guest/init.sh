@@ -55,7 +55,9 @@ modprobe -q sg || say "init: modprobe sg failed"
 # (its own, from setsid) and wait, up to 60 s, until it is gone, I/O
 # included; say what it was.  A case that ends with jobs still running is
 # a test defect: the next case would share the disks with them.
+# case_procs SID: the processes of session SID, as name[pid] ...
 case_procs() {
+	_rsid=$1
 	for _st in /proc/[0-9]*/stat; do
 		_l=$(cat "$_st" 2>/dev/null) || continue
 		_c=${_l#* (}
@@ -67,18 +69,18 @@ case_procs() {
 	done
 }
 reap_case() {
-	_rsid=$2
-	_left=$(case_procs)
+	_left=$(case_procs "$2")
 	[ -n "$_left" ] || return 0
 	say "case $1 left running: $_left; killing them"
 	chan_send "@@LOG case $1 left running: $_left"
-	kill -KILL -- "-$_rsid" 2>/dev/null
+	kill -KILL -- "-$2" 2>/dev/null
 	_rw=0
-	while [ -n "$(case_procs)" ] && [ $_rw -lt 600 ]; do
+	while [ -n "$(case_procs "$2")" ] && [ $_rw -lt 600 ]; do
 		usleep 100000
 		_rw=$((_rw + 1))
 	done
-	[ -z "$(case_procs)" ] || say "case $1: still running after 60 s: $(case_procs)"
+	_left=$(case_procs "$2")
+	[ -z "$_left" ] || say "case $1: still running after 60 s: $_left"
 	# the host channel's lock, if a killed job held it
 	rm -rf /tmp/chan.lock /tmp/seed.lock
 }

@@ -416,6 +416,40 @@ fio_pass() {
 # fio_why NAME: why fio_pass NAME failed (for a background pass)
 fio_why() { cat "/tmp/fio.$1.why" 2>/dev/null || echo "fio $1 failed"; }
 
+# fio_passes_start NAME FIO-ARGS...: fio_pass NAME1, NAME2, ... one after
+# another in the background (each with a seed of its own, verified at its
+# end) until fio_passes_stop NAME.  With FIO_PASSES_JOBS=N every pass must
+# also show N jobs verified.  The first failure ends the passes and is kept
+# for fio_passes_failed; fio_passes_done prints the passes completed.
+# FIO_PASSES_PID is the background job.
+fio_passes_start() {
+	_pn=$1
+	shift
+	rm -f "/tmp/passes.$_pn".*
+	(
+		k=0
+		while [ ! -f "/tmp/passes.$_pn.stop" ]; do
+			k=$((k + 1))
+			fio_pass "$_pn$k" "$@" ||
+				{ fio_why "$_pn$k" >"/tmp/passes.$_pn.failed"; exit 1; }
+			if [ -n "$FIO_PASSES_JOBS" ]; then
+				_pv=$(grep -c 'err= *0' "/tmp/fio.$_pn$k.out")
+				[ "$_pv" -eq "$FIO_PASSES_JOBS" ] || {
+					echo "$_pn$k: $_pv of $FIO_PASSES_JOBS jobs verified" >"/tmp/passes.$_pn.failed"
+					exit 1
+				}
+			fi
+			echo "$k" >"/tmp/passes.$_pn.done"
+		done
+	) &
+	FIO_PASSES_PID=$!
+}
+# fio_passes_stop NAME: the pass under way finishes and verifies; wait for it
+fio_passes_stop() { touch "/tmp/passes.$1.stop"; wait "$FIO_PASSES_PID"; }
+# fio_passes_failed NAME: print why a pass failed; false if none did
+fio_passes_failed() { cat "/tmp/passes.$1.failed" 2>/dev/null; }
+fio_passes_done() { cat "/tmp/passes.$1.done" 2>/dev/null || echo 0; }
+
 # tpat SEED LBA COUNT: COUNT 512-byte sectors of the test pattern for LBAs
 # LBA.. under SEED.  Each sector names its seed and LBA ("%08x:%012d;"),
 # then a filler made of the seed, and a newline; tests/run-vm.py
@@ -680,13 +714,17 @@ uptime_s() {
 	read -r _up _rest </proc/uptime
 	echo "${_up%.*}"
 }
-# wait_io DEV N [SECONDS]: wait until DEV has completed N more I/Os than when
-# called (I/O running in the background is under way, or going again after
-# a fault); returns 1 if that takes longer than SECONDS (default 60)
+# wait_io DEV N [SECONDS] [PID]: wait until DEV has completed N more I/Os
+# than when called (I/O running in the background is under way, or going
+# again after a fault); returns 1 if that takes longer than SECONDS (default
+# 60).  With PID (the fio doing the I/O), its end counts as done too: it
+# completed all it had (its verify is the caller's to check), and a stalled
+# command keeps it running.
 wait_io() {
 	_b=$(io_count "$1")
 	_end=$(($(uptime_s) + ${3:-60}))
 	while [ $(($(io_count "$1") - _b)) -lt "$2" ]; do
+		[ -z "$4" ] || kill -0 "$4" 2>/dev/null || return 0
 		[ "$(uptime_s)" -lt $_end ] || return 1
 		sleep 0.1
 	done
