@@ -96,6 +96,14 @@ def case_timeout(suite, case):
     return max(derived, given or 0)
 
 
+def estimate(suite, cases):
+    """Seconds CASES of SUITE (a loaded suite dict) may take: the measured
+    times, the suite's case_timeout / FACTOR for a case not measured, and
+    30 s to boot; tests/run-vm.py starts the longest suites first."""
+    m = MEASURED.get(suite["name"], {})
+    return 30 + sum(m.get(c, suite.get("case_timeout", 240) / FACTOR) for c in cases)
+
+
 def measure(dirs):
     """{suite: {case: longest passing seconds}} from channel.log files."""
     best = {}
