@@ -1712,7 +1712,7 @@ static int qlisp_reinit(struct qlisp_host *ha)
 		if (!was_dead)
 			dev_err(&ha->pdev->dev,
 				"adapter re-initialisation failed %u times: adapter offline, commands fail with DID_NO_CONNECT\n",
-				QLISP_REINIT_TRIES);
+				try);
 	} else {
 		spin_lock_irq(ha->lock);
 		ha->dead = false;
