@@ -24,9 +24,10 @@ the result as the suite's "host_truth" test, so a write that never landed
 or landed at another LBA fails even if the guest read back what it expected.
 @@TRUTH DISK runs the same comparison at once.
 
-Host-side shutdown check: a suite with "shutdown_check" runs QEMU with
--no-shutdown; after the guest's power-off (the driver's .shutdown has run)
-the runner reads the model's fw-ready through QMP and reports the suite's
+Host-side shutdown check: a suite with "shutdown_check" (True, or a list
+of the HBAs' QOM paths) runs QEMU with -no-shutdown; after the guest's
+power-off (the driver's .shutdown has run) the runner reads each model's
+fw-ready through QMP and reports the suite's
 "host_shutdown" test: the chip must no longer run its firmware on the rings
 it was given.  It fails too when the HBA had no driver at power-off
 (@@DONE unbound), as then nothing was checked.
@@ -134,13 +135,17 @@ RUNS = []   # the Runs going on, for the SIGTERM handler
 
 
 def log(msg):
+    # one write per line: unbuffered (PYTHONUNBUFFERED), print() writes the
+    # newline on its own and another stream's line could land before it
     with OUT_LOCK:
-        print("run-vm: " + msg, file=sys.stderr, flush=True)
+        sys.stderr.write("run-vm: " + msg + "\n")
+        sys.stderr.flush()
 
 
 def out(msg):
     with OUT_LOCK:
-        print(msg, flush=True)
+        sys.stdout.write(msg + "\n")
+        sys.stdout.flush()
 
 
 def ensure_roms():
@@ -454,15 +459,18 @@ class Run:
                     why = "the guest did not power off within 60 s (QEMU %s)" % st
                     break
                 time.sleep(0.5)
-            if not why:
-                ready = self.qmp.call("qom-get", path=self.suite["qom"], property="fw-ready")
-                resets = self.qmp.call("qom-get", path=self.suite["qom"],
-                                       property="x-stat-chip-resets")
-                log("%s: host_shutdown: after power-off fw-ready=%s, %s chip soft resets"
-                    % (self.name, ready, resets))
+            # True: the suite's HBA; a list: each of those HBAs
+            chk = self.suite["shutdown_check"]
+            for path in (chk if isinstance(chk, list) else [self.suite["qom"]]):
+                if why:
+                    break
+                ready = self.qmp.call("qom-get", path=path, property="fw-ready")
+                resets = self.qmp.call("qom-get", path=path, property="x-stat-chip-resets")
+                log("%s: host_shutdown: after power-off %s fw-ready=%s, %s chip soft resets"
+                    % (self.name, path, ready, resets))
                 if ready is not False:
-                    why = ("after the guest's shutdown the chip still runs its firmware "
-                           "on the rings (fw-ready %s)" % ready)
+                    why = ("after the guest's shutdown the chip %s still runs its firmware "
+                           "on the rings (fw-ready %s)" % (path, ready))
         except Exception as e:  # a failed read fails the check
             why = "QMP after power-off: %s" % str(e).replace("\n", " ")
         self.cases = self.cases + ["host_shutdown"]

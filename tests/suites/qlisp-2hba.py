@@ -15,9 +15,10 @@ SUITE = {
         {"target": 3, "lun": 1, "size_mib": 72, "bus": "hba2.0"},
     ],
     "cases": ["two_hbas", "fault_2hba", "shutdown_reset"],
-    # after the power-off the host reads hba's fw-ready (shutdown_reset
-    # powers off with hba re-initialising: it must run last)
-    "shutdown_check": True,
+    # after the power-off the host reads both HBAs' fw-ready
+    # (shutdown_reset powers off with hba re-initialising and hba2 in its
+    # retries: it must run last)
+    "shutdown_check": ["/machine/peripheral/hba", "/machine/peripheral/hba2"],
     "case_timeout": 240,
     "guest": {"dmesg_allow": ""},
 }
