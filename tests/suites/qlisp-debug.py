@@ -31,7 +31,13 @@ SUITE = {
         {"target": 3, "lun": 0, "size_mib": 160},
         {"target": 3, "lun": 2, "size_mib": 136},
     ],
-    "cases": ["attach", "sg_basic", "sg_dd", "fio_verify", "ext4",
+    # sg_basic, fio_verify and ext4 run in the stock suites only: they check
+    # answers and data, and the driver paths they take are taken here under
+    # the sanitizers by attach (the scan's INQUIRY and REPORT LUNS, which
+    # the disks answer with less than was asked: residuals), sg_dd (single-entry and chained commands),
+    # continuation, qd32 and fio_jobs8 (8 submitters on 2 CPUs).  On this
+    # kernel they took 211 of its 1457 s with another suite beside it.
+    "cases": ["attach", "sg_dd",
               "continuation", "qd32", "fio_jobs8", "sg_reset", "reload",
               "fault_irq", "fault_timeout", "fault_escalate", "fault_busreset",
               "fault_syserr", "fault_seltimeout", "fault_status",
