@@ -103,7 +103,7 @@ fi
 # 4. the guest loads the DKMS-built module and does I/O with it
 "$top/emu/build-qemu.sh" >/dev/null || { bad qemu; finish; }
 o=$(QLISP_KO=$tmp/qlisp.ko /usr/bin/python3 "$top/tests/run-vm.py" --suite qlisp \
-	--case attach --case sg_basic 2>&1)
+	--case attach --case sg_basic --results /tmp/qlisp-results-dkms 2>&1)
 printf '%s\n' "$o" | grep -E '^(PASS|FAIL) '
 l=$(printf '%s\n' "$o" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -n 1)
 pass=$((pass + ${l%% *}))

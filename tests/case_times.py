@@ -5,7 +5,8 @@ MEASURED holds, per suite and case, the longest passing run measured on the
 project's machine (Debian 12, 2 cores shared with other jobs, TCG): the
 seconds between the guest's @@START and @@RESULT lines in the channel.log
 of every result directory there was on 2026-11-30 (the merged tree's runs,
-each helper branch's, the CI pre-check's), as printed by
+each helper branch's, the CI pre-checks', the last two with two suites at
+once), each entry the largest seen, as printed by
 
     python3 tests/case_times.py /tmp/qlisp-results*/
 
@@ -34,54 +35,74 @@ FACTOR = 4
 FLOOR = 240
 
 MEASURED = {
-    "qla1280": {
-        "attach": 31.7, "continuation": 11.5, "ext4": 4.5,
-        "eyes_dropwrite": 8.1, "eyes_flipread": 5.5, "eyes_wronglba": 7.8,
-        "eyes_zeroresid": 5.6, "fio_jobs8": 12.3, "fio_verify": 61.1,
-        "host_channel": 0.2, "qd32": 13.7, "reload": 280.1, "sg_basic": 20.3,
-        "sg_dd": 314.7, "sg_reset": 79.5, "pci_rebind": 25.2,
+    'qla1280': {
+        'attach': 31.7, 'continuation': 11.5, 'ext4': 18.3, 'fio_jobs8': 12.3,
+        'fio_verify': 61.1, 'host_channel': 0.5, 'migrate': 31.2,
+        'pci_rebind': 25.2, 'qd32': 13.7, 'reload': 280.1, 'residuals': 3.2,
+        'savevm': 32.0, 'sense_keys': 5.2, 'sg_basic': 20.3, 'sg_dd': 314.7,
+        'sg_reset': 79.5, 'sg_segments': 16.6,
     },
-    "qla1280-2hba": {"two_hbas": 17.3, "fault_2hba": 37.9},
-    "qla1280-faults": {
-        "attach": 20.1, "blkdebug_lba": 1.9, "eyes_dropwrite": 9.9,
-        "eyes_flipread": 1.8, "eyes_wronglba": 6.7, "eyes_zeroresid": 1.2,
-        "fault_busreset": 31.0, "fault_corrupt": 35.8, "fault_escalate": 39.5,
-        "fault_seltimeout": 0.8, "fault_status": 1.5, "fault_syserr": 200.4,
-        "fault_timeout": 27.8, "hotplug": 13.9, "soak": 121.6,
+    'qla1280-2hba': {
+        'fault_2hba': 37.9, 'two_hbas': 17.3,
     },
-    "qlisp": {
-        "attach": 16.6, "continuation": 9.9, "eyes_dropwrite": 14.9,
-        "eyes_flipread": 5.1, "eyes_wronglba": 8.0, "eyes_zeroresid": 8.9,
-        "fio_verify": 44.2, "hotpath": 13.6, "pci_rebind": 9.3, "qd32": 14.0,
-        "reload": 138.9, "sg_basic": 26.1, "sg_dd": 147.8, "sg_reset": 49.7,
-        "modparams": 58.9,
+    'qla1280-faults': {
+        'attach': 20.1, 'blkdebug_lba': 4.4, 'eyes_dropwrite': 9.9,
+        'eyes_flipread': 3.7, 'eyes_wronglba': 6.7, 'eyes_zeroresid': 2.9,
+        'fault_busreset': 31.0, 'fault_corrupt': 40.4, 'fault_escalate': 39.5,
+        'fault_seltimeout': 2.0, 'fault_status': 4.9, 'fault_syserr': 200.4,
+        'fault_timeout': 27.8, 'hotplug': 17.7, 'soak': 121.6,
     },
-    "qlisp-2hba": {"two_hbas": 15.2, "fault_2hba": 16.8},
-    "qlisp-nvram": {"nvram": 10.1},
-    "qlisp-cdb16": {"attach": 11.6, "cdb16": 7.6},
-    # re-measured 2026-11-30 over the last CI run's results and the trim
-    # branch's, each entry the larger of old and new: under load sg_reset
-    # took 119-190 s, and one run still going at its old 240 s was killed
-    "qlisp-debug": {
-        "attach": 24.4, "continuation": 13.8, "ext4": 45.3,
-        "fault_badentry": 66.1, "fault_busreset": 34.9, "fault_corrupt": 90.1,
-        "fault_escalate": 78.3, "fault_irq": 14.9, "fault_seltimeout": 7.3,
-        "fault_status": 11.2, "fault_syserr": 35.2, "fault_timeout": 24.1,
-        "fio_jobs8": 16.1, "fio_verify": 41.4, "hotplug": 56.2, "kdebug": 87.9,
-        "qd32": 21.2, "reload": 45.6, "sg_basic": 30.5, "sg_dd": 122.8,
-        "sg_reset": 190.4,
+    'qla1280-topo': {
+        'cdrom': 4.0, 'topology': 12.7,
     },
-    "qlisp-faults": {
-        "attach": 15.9, "blkdebug_lba": 2.1, "eyes_dropwrite": 3.9,
-        "eyes_flipread": 2.1, "eyes_wronglba": 3.9, "eyes_zeroresid": 1.0,
-        "fault_badentry": 55.7, "fault_busmaster": 37.9, "fault_busreset": 17.1,
-        "fault_corrupt": 55.1, "fault_escalate": 21.6, "fault_irq": 7.7,
-        "fault_mbox_timeout": 19.3, "fault_reset_race": 29.2,
-        "fault_seltimeout": 0.8, "fault_status": 1.6, "fault_syserr": 22.2,
-        "fault_timeout": 12.8, "hotplug": 13.8, "pci_rebind": 9.4,
-        "soak": 68.1,
+    'qlisp': {
+        'attach': 16.6, 'chan_race': 11.6, 'continuation': 10.7, 'ext4': 15.8,
+        'fio_jobs8': 9.9, 'fio_verify': 44.2, 'hotpath': 23.9, 'migrate': 33.7,
+        'modparams': 58.9, 'pci_rebind': 9.3, 'pm_freeze': 22.4,
+        'pm_suspend': 29.1, 'qd32': 14.7, 'reload': 138.9, 'residuals': 5.1,
+        'rsp_index': 8.9, 'savevm': 31.7, 'sense_keys': 6.1, 'sg_basic': 26.1,
+        'sg_dd': 172.5, 'sg_reset': 49.7, 'sg_segments': 20.5,
     },
-    "qlisp-swiotlb": {"attach": 14.2, "continuation": 10.1, "qd32": 3.4, "sg_dd": 185.1},
+    'qlisp-2hba': {
+        'fault_2hba': 17.2, 'shutdown_reset': 4.3, 'two_hbas': 15.2,
+    },
+    'qlisp-cdb16': {
+        'attach': 11.6, 'cdb16': 7.6,
+    },
+    'qlisp-debug': {
+        'attach': 32.1, 'continuation': 24.8, 'fault_badentry': 84.4,
+        'fault_busreset': 65.2, 'fault_corrupt': 90.1, 'fault_escalate': 78.3,
+        'fault_irq': 18.6, 'fault_probe_reset': 26.4, 'fault_seltimeout': 14.8,
+        'fault_status': 33.5, 'fault_syserr': 49.7, 'fault_timeout': 43.1,
+        'fio_jobs8': 35.9, 'hotplug': 56.2, 'kdebug': 87.9, 'qd32': 55.9,
+        'reload': 72.5, 'sg_dd': 122.8, 'sg_reset': 220.0,
+    },
+    'qlisp-faults': {
+        'attach': 15.9, 'blkdebug_lba': 4.9, 'eyes_dropwrite': 9.1,
+        'eyes_flipread': 3.6, 'eyes_wronglba': 5.1, 'eyes_zeroresid': 3.8,
+        'fault_badentry': 55.7, 'fault_busmaster': 37.9,
+        'fault_busreset': 18.6, 'fault_corrupt': 55.1, 'fault_escalate': 21.6,
+        'fault_irq': 9.6, 'fault_marker_reject': 9.1,
+        'fault_mbox_timeout': 19.3, 'fault_probe_reset': 14.5,
+        'fault_reset_dma': 33.3, 'fault_reset_race': 34.0,
+        'fault_seltimeout': 2.2, 'fault_status': 5.9, 'fault_syserr': 22.2,
+        'fault_timeout': 14.2, 'hotplug': 16.8, 'soak': 68.1,
+    },
+    'qlisp-neg': {
+        'negotiate': 16.7,
+    },
+    'qlisp-nvram': {
+        'nvram': 10.1,
+    },
+    'qlisp-revs': {
+        'revisions': 59.2,
+    },
+    'qlisp-swiotlb': {
+        'attach': 14.2, 'continuation': 10.1, 'qd32': 6.7, 'sg_dd': 185.1,
+    },
+    'qlisp-topo': {
+        'cdrom': 2.4, 'topology': 7.3,
+    },
 }
 
 
@@ -96,10 +117,23 @@ def case_timeout(suite, case):
     return max(derived, given or 0)
 
 
+# Seconds each whole suite took in make check on the merged tree of
+# 2026-11-30 (da696ef, two suites at a time: the "N cases in S" lines).
+# tests/run-vm.py starts the longest suites first.
+SUITE_SECS = {
+    "qlisp-debug": 1004, "qlisp": 498, "qlisp-faults": 445, "qla1280": 419,
+    "qla1280-faults": 337, "qlisp-swiotlb": 87, "qlisp-revs": 69,
+    "qlisp-2hba": 64, "qla1280-2hba": 63, "qlisp-neg": 27, "qla1280-topo": 26,
+    "qlisp-topo": 19, "qlisp-cdb16": 16, "qlisp-nvram": 12,
+}
+
+
 def estimate(suite, cases):
-    """Seconds CASES of SUITE (a loaded suite dict) may take: the measured
-    times, the suite's case_timeout / FACTOR for a case not measured, and
-    30 s to boot; tests/run-vm.py starts the longest suites first."""
+    """Seconds CASES of SUITE (a loaded suite dict) may take: SUITE_SECS for
+    the whole suite, else the cases' measured times (the suite's
+    case_timeout / FACTOR for one not measured) and 30 s to boot."""
+    if suite["name"] in SUITE_SECS and list(cases) == list(suite["cases"]):
+        return SUITE_SECS[suite["name"]]
     m = MEASURED.get(suite["name"], {})
     return 30 + sum(m.get(c, suite.get("case_timeout", 240) / FACTOR) for c in cases)
 

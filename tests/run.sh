@@ -1,7 +1,9 @@
 #!/bin/bash
 # qlisp test entry point: build QEMU (emu/build-qemu.sh) and the guest
-# (tests/guest/build-guest.sh), run the host-side tests (tests/qtest/test_*.py),
-# then the VM suites (tests/run-vm.py).  The last line of output is the total
+# (tests/guest/build-guest.sh), run the host-side tests (tests/qtest/test_*.py
+# and, with --static, tests/static.sh) beside the VM suites (tests/run-vm.py,
+# which runs QLISP_JOBS suites at once, one per core by default; their
+# output comes first).  The last line of output is the total
 # "N passed, N failed"; the exit status is non-zero when anything failed.
 # Builds are setup, not tests: a build that works prints "ok build/..." and
 # is not counted; one that fails is counted as a failure.
@@ -19,6 +21,7 @@
 #              QEMU_RELEASE=trixie  build and test with Debian trixie's
 #              QEMU 10.0 (build/qemu-system-x86_64-trixie) instead of 7.2
 #              QLISP_QEMU=path  test with this QEMU binary
+#              QLISP_JOBS=N  guest suites at once (tests/run-vm.py --jobs)
 #              QLISP_CACHE, QLISP_RESULTS as for the scripts called
 set -uo pipefail
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
@@ -39,7 +42,7 @@ while [ $# -gt 0 ]; do
 	--module) module=1 ;;
 	--portability) portability=1 ;;
 	--case) cases+=(--case "$2"); shift ;;
-	-h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,25p' "$0"; exit 0 ;;
 	-*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
 	*) suites+=("$1") ;;
 	esac
@@ -160,6 +163,7 @@ host_tests() {
 			hf=$((hf + 1))
 		fi
 	fi
+	echo "run.sh: host tests (qtests, static) took $(( $(date +%s) - t_hs ))s" >&2
 	echo "$hp passed, $hf failed"
 }
 hs=$(mktemp)
@@ -187,7 +191,6 @@ if ! add_counts "$o"; then
 	echo "FAIL host tests: no summary line"
 	failed=$((failed + 1))
 fi
-echo "run.sh: host tests (qtests, static) took $(( $(date +%s) - t_hs ))s beside the suites" >&2
 
 # After the suites: these rebuild the stock guest with other modules.
 if [ $portability = 1 ]; then
