@@ -883,9 +883,11 @@ def main():
         work.append((s, cases, kernel, initrd))
 
     # Suites run side by side, the longest (by their measured times) first.
-    # A TCG guest keeps about 0.8 of a core busy: on 2 cores two at once
-    # take 63 s where one after the other take 112 s (qlisp-2hba and
-    # qla1280-2hba, measured).
+    # One TCG guest keeps 0.8 of a core busy on average (qlisp-2hba: 47 s of
+    # CPU in 56 s), less while a case waits: two light suites took 63 s side
+    # by side on 2 cores and 112 s one after the other (qlisp-2hba,
+    # qla1280-2hba); busy ones gain less (the debug suite took 1.7 times as
+    # long beside another).
     jobs = max(1, min(args.jobs or default_jobs(), len(work) or 1))
     work.sort(key=lambda w: -CASE_TIMES["estimate"](w[0], w[1]))
     if jobs > 1:
