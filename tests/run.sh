@@ -23,6 +23,8 @@
 #              QLISP_QEMU=path  test with this QEMU binary
 #              QLISP_JOBS=N  guest suites at once (tests/run-vm.py --jobs)
 #              QLISP_CACHE, QLISP_RESULTS as for the scripts called
+# host_tests counts into its own (subshell) passed/failed on purpose
+# shellcheck disable=SC2030,SC2031
 set -uo pipefail
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 tests=$(cd "$(dirname "$0")" && pwd)
@@ -126,14 +128,10 @@ echo "run.sh: builds done in $(( $(date +%s) - t0 ))s" >&2
 # at the end.  They run beside the guest suites (the qtests mostly wait on
 # QEMU's clock; the static gates rebuild qlisp.ko in the source tree, which
 # the guests, built above, no longer read) and print when those are done.
-host_tests() {
-	local hp=0 hf=0 t name o rc l
-	hadd() {
-		l=$(printf '%s\n' "$1" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -n 1)
-		[ -n "$l" ] || return 1
-		hp=$((hp + $(echo "$l" | cut -d' ' -f1)))
-		hf=$((hf + $(echo "$l" | cut -d' ' -f3)))
-	}
+# (a subshell: its own passed/failed, counted by add_counts)
+host_tests() (
+	passed=0
+	failed=0
 	if [ $qtest = 1 ]; then
 		for t in "$tests"/qtest/test_*.py; do
 			[ -f "$t" ] || continue
@@ -141,12 +139,12 @@ host_tests() {
 			o=$(cd "$top" && timeout 600 /usr/bin/python3 "$t" 2>&1)
 			rc=$?
 			printf '%s\n' "$o" | grep -vE '^[0-9]+ passed, [0-9]+ failed$'
-			if ! hadd "$o"; then
+			if ! add_counts "$o"; then
 				echo "FAIL $name: exited $rc without a summary line"
-				hf=$((hf + 1))
+				failed=$((failed + 1))
 			elif [ $rc -ne 0 ] && ! printf '%s\n' "$o" | grep -qE '^[0-9]+ passed, [1-9][0-9]* failed$'; then
 				echo "FAIL $name: exited $rc"
-				hf=$((hf + 1))
+				failed=$((failed + 1))
 			fi
 		done
 	fi
@@ -158,14 +156,14 @@ host_tests() {
 		fi
 		rc=$?
 		printf '%s\n' "$o" | grep -vE '^[0-9]+ passed, [0-9]+ failed$'
-		if ! hadd "$o"; then
+		if ! add_counts "$o"; then
 			echo "FAIL static: exited $rc without a summary line"
-			hf=$((hf + 1))
+			failed=$((failed + 1))
 		fi
 	fi
 	echo "run.sh: host tests (qtests, static) took $(( $(date +%s) - t_hs ))s" >&2
-	echo "$hp passed, $hf failed"
-}
+	echo "$passed passed, $failed failed"
+)
 hs=$(mktemp)
 t_hs=$(date +%s)
 host_tests >"$hs" 2>&1 &
